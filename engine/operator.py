@@ -1,0 +1,545 @@
+"""Walks one workflow's templates and runs them: the engine's operator.
+
+Each node is executed by a coroutine that returns the node once it is fulfilled; steps await
+their step groups in order, a DAG starts each task when its dependencies are done. Node ids are
+derived from node names as Argo derives them, and a node already fulfilled in the store is
+returned as it is, so walking a workflow again after a restart resumes it where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import depends as depends_logic
+from engine import govaluate, loops
+from engine.clock import Clock
+from engine.executors.base import Executor
+from engine.objects import LocalObjects
+from engine.pods import PodBuildError, bind_volumes, collect_outputs, make_pod, resolve_env
+from engine.status import Node, NodeType, Phase, fmt_time, node_id, pod_name
+from engine.store.base import WorkflowRecord, WorkflowStore
+from engine.templating import Scope, UnresolvedError, resolve, to_text, unresolved
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_TYPES = ("container", "script", "steps", "dag", "suspend", "resource", "http",
+                  "containerSet", "data", "plugin")  # fmt: skip
+
+
+class NodeError(Exception):
+    """The node cannot run: it ends in phase Error with this message."""
+
+
+@dataclass
+class OperatorContext:
+    store: WorkflowStore
+    executor: Executor
+    clock: Clock
+    data_dir: Path
+    images: dict[str, Any] = field(default_factory=dict)
+    slots: asyncio.Semaphore | None = None  # controller-wide parallelism
+
+
+class WorkflowRun:
+    """The live state of one running workflow."""
+
+    def __init__(
+        self, ctx: OperatorContext, record: WorkflowRecord, on_change: Callable[[], None]
+    ) -> None:
+        self.ctx = ctx
+        self.record = record
+        self.nodes = record.nodes
+        self.by_name = {n.name: n for n in self.nodes.values()}
+        self.spec: dict[str, Any] = record.manifest["spec"]
+        self.name = record.name
+        self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
+        self.on_change = on_change
+        self.objects = LocalObjects(ctx.data_dir)
+        self._resumed = asyncio.Event()
+        self._unsuspended = asyncio.Event()
+        if not self.spec.get("suspend"):
+            self._unsuspended.set()
+        par = self.spec.get("parallelism")
+        self._parallelism = asyncio.Semaphore(int(par)) if par else None
+        self.global_outputs: dict[str, str] = {}
+        for p in (record.status.get("outputs") or {}).get("parameters") or []:
+            self.global_outputs[p["name"]] = p["value"]
+        self.scope = self._global_scope()
+
+    # ---- scope -------------------------------------------------------------------------------
+    def _global_scope(self) -> Scope:
+        meta = self.record.manifest.get("metadata") or {}
+        values: dict[str, Any] = {
+            "workflow.name": self.name,
+            "workflow.namespace": self.record.namespace,
+            "workflow.uid": self.record.uid,
+            "workflow.creationTimestamp": meta.get("creationTimestamp", ""),
+            "workflow.serviceAccountName": self.spec.get("serviceAccountName", ""),
+            "workflow.priority": str(self.spec.get("priority", 0)),
+            "workflow.mainEntrypoint": self.spec.get("entrypoint", ""),
+        }
+        for p in (self.spec.get("arguments") or {}).get("parameters") or []:
+            if "value" in p:
+                values[f"workflow.parameters.{p['name']}"] = p["value"]
+        values["workflow.parameters"] = json.dumps(
+            {k.split(".", 2)[2]: v for k, v in values.items() if k.startswith("workflow.parameters.")}
+        )
+        for key in ("labels", "annotations"):
+            for k, v in (meta.get(key) or {}).items():
+                values[f"workflow.{key}.{k}"] = v
+        for k, v in self.global_outputs.items():
+            values[f"workflow.outputs.parameters.{k}"] = v
+        return Scope(values)
+
+    def _runtime_scope(self, scope: Scope) -> Scope:
+        started = self.record.status.get("startedAt")
+        now = self.ctx.clock.now()
+        duration = 0.0
+        if started:
+            from engine.status import parse_time
+
+            t0 = parse_time(started)
+            if t0:
+                duration = (now - t0).total_seconds()
+        failures = [
+            {
+                "displayName": n.display_name,
+                "message": n.message,
+                "templateName": n.template_name,
+                "phase": str(n.phase),
+                "podName": n.pod_name,
+                "finishedAt": fmt_time(n.finished_at),
+            }
+            for n in self.nodes.values()
+            if n.type == NodeType.POD and n.phase in (Phase.FAILED, Phase.ERROR)
+        ]
+        return scope.child(
+            {
+                "workflow.status": self.record.status.get("phase", "Running"),
+                "workflow.duration": f"{duration:.6f}",
+                "workflow.failures": json.dumps(failures),
+            }
+        )
+
+    # ---- node bookkeeping --------------------------------------------------------------------
+    def save(self, node: Node) -> None:
+        self.ctx.store.save_node(self.record.uid, node)
+        self.on_change()
+
+    def ensure_node(
+        self,
+        name: str,
+        display_name: str,
+        type_: NodeType,
+        template_name: str,
+        boundary_id: str,
+        parents: list[str],
+        phase: Phase = Phase.PENDING,
+        message: str = "",
+    ) -> Node:
+        nid = node_id(self.name, name)
+        node = self.nodes.get(nid)
+        if node is None:
+            node = Node(
+                id=nid,
+                name=name,
+                display_name=display_name,
+                type=type_,
+                template_name=template_name,
+                phase=phase,
+                boundary_id=boundary_id,
+                message=message,
+                started_at=self.ctx.clock.now().replace(microsecond=0),
+            )
+            if phase.fulfilled:
+                node.finished_at = node.started_at
+            self.nodes[nid] = node
+            self.by_name[name] = node
+            self.save(node)
+        for parent_id in parents:
+            parent = self.nodes.get(parent_id)
+            if parent is not None and nid not in parent.children:
+                parent.children.append(nid)
+                self.save(parent)
+        return node
+
+    def finish(self, node: Node, phase: Phase, message: str = "") -> Node:
+        node.phase = phase
+        if message:
+            node.message = message
+        node.finished_at = self.ctx.clock.now().replace(microsecond=0)
+        self.save(node)
+        return node
+
+    def outbound(self, nid: str) -> list[str]:
+        node = self.nodes[nid]
+        if node.type in (NodeType.POD, NodeType.SKIPPED, NodeType.SUSPEND, NodeType.HTTP):
+            return [nid]
+        if node.type == NodeType.TASK_GROUP and not node.children:
+            return [nid]
+        if node.type == NodeType.RETRY and node.children:
+            return [node.children[-1]]
+        out: list[str] = []
+        for child in node.extra.get("outboundNodes", []):
+            out.extend(self.outbound(child))
+        return out or [nid]
+
+    # ---- suspension --------------------------------------------------------------------------
+    def suspend(self) -> None:
+        self.spec["suspend"] = True
+        self._unsuspended.clear()
+
+    def resume(self) -> None:
+        self.spec.pop("suspend", None)
+        self._unsuspended.set()
+        for node in self.nodes.values():
+            if node.type == NodeType.SUSPEND and node.phase == Phase.RUNNING:
+                self.finish(node, Phase.SUCCEEDED)
+        self._resumed.set()
+        self._resumed = asyncio.Event()
+
+    # ---- templates ---------------------------------------------------------------------------
+    def template(self, name: str) -> dict[str, Any]:
+        tmpl = self.templates.get(name)
+        if tmpl is None:
+            raise NodeError(f"template '{name}' not found")
+        return tmpl
+
+    def bind_inputs(
+        self, tmpl: dict[str, Any], arguments: dict[str, Any]
+    ) -> tuple[dict[str, Any], Scope]:
+        """The template's inputs from the caller's arguments, and the scope they make."""
+        args = {p["name"]: p for p in (arguments.get("parameters") or [])}
+        params = []
+        values: dict[str, Any] = {}
+        for p in (tmpl.get("inputs") or {}).get("parameters") or []:
+            arg = args.get(p["name"])
+            if arg is not None and "value" in arg:
+                value = arg["value"]
+            elif "value" in p:
+                value = p["value"]
+            elif "default" in p:
+                value = p["default"]
+            else:
+                raise NodeError(f"inputs.parameters.{p['name']} was not supplied")
+            value = to_text(value)
+            if p.get("enum") and value not in [to_text(e) for e in p["enum"]]:
+                raise NodeError(
+                    f"inputs.parameters.{p['name']} value '{value}' is not in enum"
+                    f" {[to_text(e) for e in p['enum']]}"
+                )
+            params.append({k: v for k, v in p.items() if k not in ("value", "default")} | {
+                "value": value
+            })
+            values[f"inputs.parameters.{p['name']}"] = value
+        values["inputs.parameters"] = json.dumps(
+            [{"name": p["name"], "value": p["value"]} for p in params]
+        )
+        arts = {a["name"]: a for a in (arguments.get("artifacts") or [])}
+        artifacts = []
+        for a in (tmpl.get("inputs") or {}).get("artifacts") or []:
+            if a.get("path"):
+                values[f"inputs.artifacts.{a['name']}.path"] = a["path"]
+            artifacts.append(arts.get(a["name"], a))
+        for p in (tmpl.get("outputs") or {}).get("parameters") or []:
+            if (p.get("valueFrom") or {}).get("path"):
+                values[f"outputs.parameters.{p['name']}.path"] = p["valueFrom"]["path"]
+        for a in (tmpl.get("outputs") or {}).get("artifacts") or []:
+            if a.get("path"):
+                values[f"outputs.artifacts.{a['name']}.path"] = a["path"]
+        inputs: dict[str, Any] = {}
+        if params:
+            inputs["parameters"] = params
+        if artifacts:
+            inputs["artifacts"] = artifacts
+        return inputs, self.scope.child(values)
+
+    async def execute(
+        self,
+        name: str,
+        display_name: str,
+        template_name: str,
+        arguments: dict[str, Any],
+        boundary_id: str,
+        parents: list[str],
+        inline: dict[str, Any] | None = None,
+    ) -> Node:
+        """Run the template called ``template_name`` as the node ``name``; returns it fulfilled."""
+        existing = self.by_name.get(name)
+        if existing is not None and existing.fulfilled:
+            for parent_id in parents:
+                parent = self.nodes.get(parent_id)
+                if parent is not None and existing.id not in parent.children:
+                    parent.children.append(existing.id)
+                    self.save(parent)
+            return existing
+        try:
+            raw = inline if inline is not None else self.template(template_name)
+            kinds = [k for k in TEMPLATE_TYPES if raw.get(k) is not None]
+            inputs, scope = self.bind_inputs(raw, arguments)
+            scope.set("node.name", name)
+            pod = pod_name(self.name, name, template_name)
+            scope.set("pod.name", pod)
+            scope.set("retries", "0")
+            deferred = ("steps", "tasks", "item") if kinds[:1] in (["steps"], ["dag"]) else ()
+            runtime = self._runtime_scope(scope)
+            tmpl = resolve(copy.deepcopy(raw), runtime, deferred)
+            if not deferred:
+                left = unresolved(tmpl)
+                if left:
+                    raise UnresolvedError(left[0])
+        except (NodeError, UnresolvedError) as exc:
+            node = self.ensure_node(
+                name, display_name, NodeType.POD, template_name, boundary_id, parents
+            )
+            return self.finish(node, Phase.ERROR, str(exc))
+        kind = kinds[0] if kinds else ""
+        type_ = {
+            "steps": NodeType.STEPS,
+            "dag": NodeType.DAG,
+            "suspend": NodeType.SUSPEND,
+            "http": NodeType.HTTP,
+        }.get(kind, NodeType.POD)
+        node = self.ensure_node(name, display_name, type_, template_name, boundary_id, parents)
+        if inputs and node.inputs != inputs:
+            node.inputs = inputs
+            self.save(node)
+        if type_ == NodeType.POD and kind in ("container", "script"):
+            node.pod_name = pod
+            return await self.run_pod(node, tmpl)
+        if kind == "steps":
+            from engine.steps import run_steps
+
+            return await run_steps(self, node, tmpl, scope)
+        if kind == "dag":
+            from engine.dag import run_dag
+
+            return await run_dag(self, node, tmpl, scope)
+        if kind == "suspend":
+            return await self.run_suspend(node, tmpl)
+        return self.finish(node, Phase.ERROR, f"template type '{kind or 'unknown'}' is not supported")
+
+    # ---- leaves ------------------------------------------------------------------------------
+    async def run_pod(self, node: Node, tmpl: dict[str, Any]) -> Node:
+        pods_dir = self.ctx.data_dir / "pods" / self.record.uid
+        pod_dir = pods_dir / node.pod_name
+        log_path = self.ctx.data_dir / "logs" / self.record.uid / f"{node.pod_name}.log"
+        node.log_path = str(log_path)
+        try:
+            container = tmpl.get("container") or tmpl.get("script") or {}
+            volumes = {v["name"]: v for v in self.spec.get("volumes") or []}
+            volumes.update({v["name"]: v for v in tmpl.get("volumes") or []})
+            for claim in self.spec.get("volumeClaimTemplates") or []:
+                cname = (claim.get("metadata") or {}).get("name")
+                if cname:
+                    volumes[cname] = {"name": cname, "claimTemplate": True}
+            bindings = bind_volumes(
+                container,
+                volumes,
+                shared_dir=self.ctx.data_dir / "volumes" / self.record.uid,
+                pod_dir=pod_dir,
+                claims_dir=self.ctx.data_dir / "volumes" / "claims",
+                objects=self.objects,
+            )
+            env = resolve_env(container, self.objects)
+            spec = make_pod(
+                tmpl,
+                name=node.pod_name,
+                workflow_uid=self.record.uid,
+                namespace=self.record.namespace,
+                images=self.ctx.images,
+                env=env,
+                volumes=bindings,
+                log_path=str(log_path),
+            )
+        except PodBuildError as exc:
+            return self.finish(node, Phase.ERROR, str(exc))
+        await self._unsuspended.wait()
+        async with _Slots(self.ctx.slots, self._parallelism):
+            node.phase = Phase.RUNNING
+            node.started_at = self.ctx.clock.now().replace(microsecond=0)
+            self.save(node)
+            result = await self.ctx.executor.run(spec)
+        outputs, error = collect_outputs(tmpl, result)
+        node.outputs = outputs or None
+        if result.error is not None:
+            return self.finish(node, Phase.ERROR, result.error)
+        if result.exit_code != 0:
+            return self.finish(node, Phase.FAILED, f"Error (exit code {result.exit_code})")
+        if error:
+            return self.finish(node, Phase.ERROR, error)
+        self.record_globals(outputs)
+        return self.finish(node, Phase.SUCCEEDED)
+
+    def record_globals(self, outputs: dict[str, Any]) -> None:
+        for p in outputs.get("parameters") or []:
+            if p.get("globalName"):
+                self.global_outputs[p["globalName"]] = p["value"]
+                self.scope.set(f"workflow.outputs.parameters.{p['globalName']}", p["value"])
+
+    async def run_suspend(self, node: Node, tmpl: dict[str, Any]) -> Node:
+        if node.phase == Phase.PENDING:
+            node.phase = Phase.RUNNING
+            self.save(node)
+        duration = (tmpl.get("suspend") or {}).get("duration")
+        while node.phase == Phase.RUNNING:
+            waiter = asyncio.ensure_future(self._resumed.wait())
+            timers = []
+            if duration not in (None, ""):
+                seconds = parse_duration(str(duration))
+                started = node.started_at or self.ctx.clock.now()
+                left = seconds - (self.ctx.clock.now() - started).total_seconds()
+                if left <= 0:
+                    waiter.cancel()
+                    return self.finish(node, Phase.SUCCEEDED)
+                timers.append(asyncio.ensure_future(self.ctx.clock.sleep(left)))
+            try:
+                await asyncio.wait([waiter, *timers], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in (waiter, *timers):
+                    t.cancel()
+        return node
+
+    # ---- helpers for steps and dags ----------------------------------------------------------
+    def evaluate_when(self, expression: str) -> bool:
+        try:
+            return govaluate.evaluate_when(expression)
+        except govaluate.ExpressionError as exc:
+            raise NodeError(f"invalid when expression '{expression}': {exc}") from exc
+
+    def expand_items(self, spec: dict[str, Any]) -> list[Any] | None:
+        """The items a step or task loops over, or None when it does not loop."""
+        if spec.get("withItems") is not None:
+            return list(spec["withItems"])
+        if spec.get("withParam") is not None:
+            try:
+                return loops.from_param(str(spec["withParam"]))
+            except loops.LoopError as exc:
+                raise NodeError(str(exc)) from exc
+        seq = spec.get("withSequence")
+        if seq is not None:
+            try:
+                return loops.from_sequence(
+                    seq.get("count"), seq.get("start"), seq.get("end"), seq.get("format")
+                )
+            except loops.LoopError as exc:
+                raise NodeError(str(exc)) from exc
+        return None
+
+    def depends_result(self, node: Node | None, check: str | None) -> bool:
+        if node is None:
+            return False
+        phase = node.phase
+        daemoned = bool(node.extra.get("daemoned"))
+        if check is None:
+            return phase in (Phase.SUCCEEDED, Phase.SKIPPED) or daemoned
+        if check in ("AnySucceeded", "AllFailed"):
+            kids = [self.nodes[c] for c in node.children if c in self.nodes]
+            if check == "AnySucceeded":
+                return any(k.phase == Phase.SUCCEEDED for k in kids)
+            return bool(kids) and all(k.phase in (Phase.FAILED, Phase.ERROR) for k in kids)
+        return {
+            "Succeeded": phase == Phase.SUCCEEDED,
+            "Failed": phase == Phase.FAILED,
+            "Errored": phase == Phase.ERROR,
+            "Skipped": phase == Phase.SKIPPED,
+            "Omitted": phase == Phase.OMITTED,
+            "Daemoned": daemoned,
+            "Completed": phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR),
+        }[check]
+
+
+def parse_duration(text: str) -> float:
+    """Argo's durations: a bare number is seconds; else Go's ``1h2m3s``-style units."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    import re
+
+    total = 0.0
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    matches = list(re.finditer(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)", text))
+    if not matches or "".join(m.group(0) for m in matches) != text:
+        raise ValueError(f"invalid duration '{text}'")
+    for m in matches:
+        total += float(m.group(1)) * units[m.group(2)]
+    return total
+
+
+class _Slots:
+    """Holds the controller-wide and the workflow's parallelism slots for one pod."""
+
+    def __init__(self, *sems: asyncio.Semaphore | None) -> None:
+        self.sems = [s for s in sems if s is not None]
+
+    async def __aenter__(self) -> None:
+        for s in self.sems:
+            await s.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        for s in reversed(self.sems):
+            s.release()
+
+
+def step_scope_values(prefix: str, name: str, node: Node, nodes: dict[str, Node]) -> dict[str, Any]:
+    """``steps.NAME.*`` / ``tasks.NAME.*`` for a finished step or task (aggregated for loops)."""
+    key = f"{prefix}.{name}"
+    values: dict[str, Any] = {
+        f"{key}.id": node.id,
+        f"{key}.status": str(node.phase),
+        f"{key}.startedAt": fmt_time(node.started_at) or "",
+        f"{key}.finishedAt": fmt_time(node.finished_at) or "",
+        f"{key}.ip": "127.0.0.1",
+    }
+    outputs = node.outputs or {}
+    if "result" in outputs:
+        values[f"{key}.outputs.result"] = outputs["result"]
+    if "exitCode" in outputs:
+        values[f"{key}.exitCode"] = outputs["exitCode"]
+    for p in outputs.get("parameters") or []:
+        values[f"{key}.outputs.parameters.{p['name']}"] = p["value"]
+    values[f"{key}.outputs.parameters"] = json.dumps(
+        {p["name"]: p["value"] for p in outputs.get("parameters") or []}
+    )
+    return values
+
+
+def aggregate_scope_values(prefix: str, name: str, children: list[Node]) -> dict[str, Any]:
+    """Outputs of an expanded step or task: each output as a JSON list over its children."""
+    key = f"{prefix}.{name}"
+    values: dict[str, Any] = {}
+    results = [c.outputs.get("result") for c in children if c.outputs and "result" in c.outputs]
+    if results:
+        values[f"{key}.outputs.result"] = json.dumps([_json_or_text(r) for r in results])
+    names: list[str] = []
+    for c in children:
+        for p in (c.outputs or {}).get("parameters") or []:
+            if p["name"] not in names:
+                names.append(p["name"])
+    for pname in names:
+        vals = [
+            p["value"]
+            for c in children
+            for p in (c.outputs or {}).get("parameters") or []
+            if p["name"] == pname
+        ]
+        values[f"{key}.outputs.parameters.{pname}"] = json.dumps(vals)
+    return values
+
+
+def _json_or_text(text: str) -> Any:
+    # Argo keeps a result that is a JSON object as an object, anything else as its text.
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+    return value if isinstance(value, dict) else text

@@ -1,0 +1,378 @@
+"""The engine's facade: submit, inspect and control workflows; run them; recover after a crash.
+
+Every workflow is run by the engine that holds its lock file (``<data>/locks/<uid>.lock``), so
+several local processes (a server, a CLI running a workflow in-process) can share one store:
+a workflow whose lock is free when an engine starts was left by a process that died, and that
+engine takes it over, marking the pods that died with the old process as Error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from engine.clock import Clock, SystemClock
+from engine.executors.base import Executor
+from engine.operator import OperatorContext, WorkflowRun
+from engine.status import NodeType, Phase, fmt_time
+from engine.store.base import WorkflowRecord, WorkflowStore
+from engine.submit import SubmitOptions, apply_options, assign_name
+from sluice.core.errors import ConflictError, NotFoundError, SpecError
+from sluice.core.resources import RawResource
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACE = "default"
+POLL_SECONDS = 0.5
+
+
+@dataclass
+class EngineConfig:
+    data_dir: Path
+    images: dict[str, Any] = field(default_factory=dict)
+    parallelism: int | None = None
+    namespace: str = DEFAULT_NAMESPACE
+
+
+def validate_workflow(manifest: dict[str, Any], where: str) -> None:
+    """Schema and reference checks; raises SpecError listing every problem."""
+    from engine.lint import lint_resource
+    from engine.models import parse_resource
+
+    raw = RawResource(file=where, index=1, data=manifest)
+    obj = parse_resource(raw)
+    problems = lint_resource(obj, raw.where())
+    if problems:
+        raise SpecError(problems)
+
+
+class Engine:
+    """Runs workflows from a WorkflowStore on an Executor."""
+
+    def __init__(
+        self,
+        store: WorkflowStore,
+        executor: Executor,
+        config: EngineConfig,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.config = config
+        self.clock = clock or SystemClock()
+        slots = asyncio.Semaphore(config.parallelism) if config.parallelism else None
+        self.ctx = OperatorContext(
+            store=store,
+            executor=executor,
+            clock=self.clock,
+            data_dir=config.data_dir,
+            images=config.images,
+            slots=slots,
+        )
+        self.runs: dict[str, WorkflowRun] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, IO[str]] = {}
+        self._changed: dict[str, asyncio.Event] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Take over the unfinished workflows no live process owns, then watch for requests."""
+        for record in self.store.list_unfinished():
+            if self._lock(record.uid):
+                self._recover(record)
+                self._launch(record)
+        self._poller = asyncio.create_task(self._poll(), name="engine-control-poller")
+
+    async def close(self) -> None:
+        if self._poller:
+            self._poller.cancel()
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for uid in list(self._locks):
+            self._unlock(uid)
+
+    def _lock(self, uid: str) -> bool:
+        path = self.config.data_dir / "locks" / f"{uid}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        self._locks[uid] = fh
+        return True
+
+    def _unlock(self, uid: str) -> None:
+        fh = self._locks.pop(uid, None)
+        if fh is not None:
+            fh.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.config.data_dir / "locks" / f"{uid}.lock")
+
+    def _recover(self, record: WorkflowRecord) -> None:
+        for node in record.nodes.values():
+            if node.type == NodeType.POD and node.phase == Phase.RUNNING:
+                node.phase = Phase.ERROR
+                node.message = "pod deleted"
+                node.finished_at = self.clock.now().replace(microsecond=0)
+                self.store.save_node(record.uid, node)
+
+    # ---- submit ------------------------------------------------------------------------------
+    def prepare(
+        self, manifest: dict[str, Any], opts: SubmitOptions | None = None, where: str = "<input>"
+    ) -> dict[str, Any]:
+        wf = apply_options(manifest, opts or SubmitOptions(), where)
+        validate_workflow(wf, where)
+        return wf
+
+    async def submit(
+        self,
+        manifest: dict[str, Any],
+        opts: SubmitOptions | None = None,
+        *,
+        where: str = "<input>",
+        idempotency_key: str | None = None,
+    ) -> WorkflowRecord:
+        if idempotency_key:
+            existing = self.store.find_by_key(idempotency_key)
+            if existing is not None:
+                return existing
+        wf = self.prepare(manifest, opts, where)
+        meta = wf["metadata"]
+        namespace = meta.get("namespace") or self.config.namespace
+        meta["namespace"] = namespace
+        for _ in range(5):
+            name = assign_name(wf)
+            if self.store.get(namespace, name) is None:
+                break
+            if not meta.get("generateName") or meta.get("name") == name and "generateName" not in meta:
+                raise ConflictError(f'workflows.argoproj.io "{name}" already exists')
+            meta.pop("name", None)
+        uid = str(uuid.uuid4())
+        meta["uid"] = uid
+        meta["creationTimestamp"] = fmt_time(self.clock.now())
+        meta.setdefault("labels", {}).update({"workflows.argoproj.io/completed": "false"})
+        wf.setdefault("apiVersion", "argoproj.io/v1alpha1")
+        wf.setdefault("kind", "Workflow")
+        record = WorkflowRecord(
+            uid=uid,
+            namespace=namespace,
+            name=meta["name"],
+            manifest=wf,
+            status={"phase": "Pending"},
+            idempotency_key=idempotency_key,
+        )
+        self.store.create(record)
+        if not self._lock(uid):  # pragma: no cover - a fresh uid is never locked
+            raise ConflictError(f"workflow {uid} is locked")
+        self._launch(record)
+        return record
+
+    def _launch(self, record: WorkflowRecord) -> None:
+        task = asyncio.create_task(self._run(record), name=f"workflow:{record.name}")
+        self.tasks[record.uid] = task
+
+    async def _run(self, record: WorkflowRecord) -> None:
+        run = WorkflowRun(self.ctx, record, lambda: self._notify(record.uid))
+        self.runs[record.uid] = run
+        status = record.status
+        try:
+            if status.get("phase") in (None, "Pending"):
+                status["phase"] = "Running"
+            status.setdefault("startedAt", fmt_time(self.clock.now()))
+            self._save_status(record, run)
+            spec = record.manifest["spec"]
+            root = await run.execute(
+                record.name,
+                record.name,
+                spec.get("entrypoint", ""),
+                spec.get("arguments") or {},
+                "",
+                [],
+            )
+            status["phase"] = str(root.phase) if root.phase != Phase.SKIPPED else "Succeeded"
+            if root.phase != Phase.SUCCEEDED and root.message:
+                status["message"] = root.message
+        except asyncio.CancelledError:
+            shutdown = record.manifest["spec"].get("shutdown")
+            if not shutdown:
+                raise  # the engine is closing; the workflow resumes on the next start
+            self._shut_down(record, run, str(shutdown))
+        except Exception as exc:  # a bug must fail the workflow, not hang it
+            log.exception("workflow %s failed unexpectedly", record.name)
+            status["phase"] = "Error"
+            status["message"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.runs.pop(record.uid, None)
+            self.tasks.pop(record.uid, None)
+        status["finishedAt"] = fmt_time(self.clock.now())
+        labels = record.manifest["metadata"].setdefault("labels", {})
+        labels["workflows.argoproj.io/completed"] = "true"
+        labels["workflows.argoproj.io/phase"] = status["phase"]
+        self.store.save_manifest(record.uid, record.manifest)
+        self._save_status(record, run)
+        self._unlock(record.uid)
+
+    def _shut_down(self, record: WorkflowRecord, run: WorkflowRun, strategy: str) -> None:
+        now = self.clock.now().replace(microsecond=0)
+        for node in run.nodes.values():
+            if not node.fulfilled:
+                node.phase = Phase.FAILED
+                node.message = f"workflow shutdown with strategy: {strategy}"
+                node.finished_at = now
+                self.store.save_node(record.uid, node)
+        record.status["phase"] = "Failed"
+        record.status["message"] = f"Stopped with strategy '{strategy}'"
+
+    def _save_status(self, record: WorkflowRecord, run: WorkflowRun) -> None:
+        status = record.status
+        pods = [n for n in run.nodes.values() if n.type == NodeType.POD]
+        status["progress"] = f"{sum(1 for n in pods if n.fulfilled)}/{len(pods)}"
+        if run.global_outputs:
+            status["outputs"] = {
+                "parameters": [{"name": k, "value": v} for k, v in run.global_outputs.items()]
+            }
+        self.store.save_status(record.uid, status)
+        self._notify(record.uid)
+
+    # ---- watching ----------------------------------------------------------------------------
+    def _notify(self, uid: str) -> None:
+        event = self._changed.get(uid)
+        if event is not None:
+            event.set()
+
+    async def wait_changed(self, uid: str, timeout: float) -> None:
+        event = self._changed.setdefault(uid, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+    async def watch(self, namespace: str, name: str) -> AsyncIterator[dict[str, Any]]:
+        """Yields the workflow each time it changes, ending after it completes."""
+        record = self._get(namespace, name)
+        last = None
+        while True:
+            current = self._get(namespace, name).to_argo()
+            if current != last:
+                yield current
+                last = current
+            if current["status"].get("finishedAt") and record.uid not in self.tasks:
+                return
+            await self.wait_changed(record.uid, POLL_SECONDS)
+
+    async def wait(self, namespace: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        async for wf in self.watch(namespace, name):
+            result = wf
+        return result
+
+    # ---- control -----------------------------------------------------------------------------
+    def _get(self, namespace: str, name: str) -> WorkflowRecord:
+        record = self.store.get(namespace, name)
+        if record is None:
+            raise NotFoundError(f'workflows.argoproj.io "{name}" not found')
+        return record
+
+    def get(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._get(namespace, name).to_argo()
+
+    def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [r.to_argo() for r in self.store.list_workflows(namespace)]
+
+    async def delete(self, namespace: str, name: str) -> None:
+        record = self._get(namespace, name)
+        await self._request(record, {"shutdown": "Terminate"})
+        task = self.tasks.get(record.uid)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.store.delete(record.uid)
+
+    async def _request(self, record: WorkflowRecord, changes: dict[str, Any]) -> None:
+        """Record a change to a workflow's spec; its owner (maybe another process) acts on it."""
+        spec = record.manifest["spec"]
+        for key, value in changes.items():
+            if value is None:
+                spec.pop(key, None)
+            else:
+                spec[key] = value
+        self.store.save_manifest(record.uid, record.manifest)
+        run = self.runs.get(record.uid)
+        if run is not None:
+            self._apply(record.uid, record.manifest["spec"])
+
+    def _apply(self, uid: str, spec: dict[str, Any]) -> None:
+        run = self.runs.get(uid)
+        if run is None:
+            return
+        if spec.get("shutdown"):
+            run.spec["shutdown"] = spec["shutdown"]
+            run.record.manifest["spec"]["shutdown"] = spec["shutdown"]
+            task = self.tasks.get(uid)
+            if task is not None:
+                task.cancel()
+            return
+        if spec.get("suspend") and not run.spec.get("suspend"):
+            run.suspend()
+        if spec.get("_resume"):
+            run.resume()
+            spec.pop("_resume", None)
+            run.record.manifest["spec"].pop("_resume", None)
+            self.store.save_manifest(uid, run.record.manifest)
+        self._notify(uid)
+
+    async def _poll(self) -> None:
+        seen: dict[str, int] = {}
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            for uid in list(self.runs):
+                gen = self.store.generation(uid)
+                if seen.get(uid, gen) != gen:
+                    record = self.store.get_by_uid(uid)
+                    if record is not None:
+                        self._apply(uid, record.manifest["spec"])
+                seen[uid] = gen
+
+    def _unfinished(self, namespace: str, name: str) -> WorkflowRecord:
+        record = self._get(namespace, name)
+        if record.status.get("finishedAt"):
+            raise ConflictError(f"workflow {name} has already completed")
+        return record
+
+    async def suspend(self, namespace: str, name: str) -> None:
+        await self._request(self._unfinished(namespace, name), {"suspend": True})
+
+    async def resume(self, namespace: str, name: str) -> None:
+        await self._request(self._unfinished(namespace, name), {"suspend": None, "_resume": True})
+
+    async def stop(self, namespace: str, name: str) -> None:
+        await self._request(self._unfinished(namespace, name), {"shutdown": "Stop"})
+
+    async def terminate(self, namespace: str, name: str) -> None:
+        await self._request(self._unfinished(namespace, name), {"shutdown": "Terminate"})
+
+    # ---- logs --------------------------------------------------------------------------------
+    def pod_logs(self, namespace: str, name: str, pod: str | None = None) -> list[tuple[str, str]]:
+        """(pod name, log path) of the workflow's pods, in start order, optionally one pod."""
+        record = self._get(namespace, name)
+        out = []
+        for node in sorted(record.nodes.values(), key=lambda n: (n.started_at or 0, n.name)):
+            if node.type != NodeType.POD or not node.log_path:
+                continue
+            if pod and pod not in (node.pod_name, node.id, node.display_name):
+                continue
+            out.append((node.pod_name or node.id, node.log_path))
+        return out
