@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import depends as depends_logic
 from engine import govaluate, loops
 from engine.clock import Clock
 from engine.executors.base import Executor
 from engine.objects import LocalObjects
-from engine.pods import PodBuildError, bind_volumes, collect_outputs, make_pod, resolve_env
+from engine.pods import (
+    PodBuildError,
+    bind_volumes,
+    collect_outputs,
+    input_artifacts,
+    make_pod,
+    resolve_env,
+)
 from engine.status import Node, NodeType, Phase, fmt_time, node_id, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.templating import Scope, UnresolvedError, resolve, to_text, unresolved
@@ -69,8 +75,11 @@ class WorkflowRun:
         par = self.spec.get("parallelism")
         self._parallelism = asyncio.Semaphore(int(par)) if par else None
         self.global_outputs: dict[str, str] = {}
+        self.global_artifacts: dict[str, dict[str, Any]] = {}
         for p in (record.status.get("outputs") or {}).get("parameters") or []:
             self.global_outputs[p["name"]] = p["value"]
+        for a in (record.status.get("outputs") or {}).get("artifacts") or []:
+            self.global_artifacts[a["name"]] = a
         self.scope = self._global_scope()
 
     # ---- scope -------------------------------------------------------------------------------
@@ -88,14 +97,21 @@ class WorkflowRun:
         for p in (self.spec.get("arguments") or {}).get("parameters") or []:
             if "value" in p:
                 values[f"workflow.parameters.{p['name']}"] = p["value"]
-        values["workflow.parameters"] = json.dumps(
-            {k.split(".", 2)[2]: v for k, v in values.items() if k.startswith("workflow.parameters.")}
+        # Argo: all workflow parameters as one JSON list of {name, value}
+        values["workflow.parameters.json"] = _json(
+            [
+                {"name": p["name"], "value": to_text(p["value"])}
+                for p in (self.spec.get("arguments") or {}).get("parameters") or []
+                if "value" in p
+            ]
         )
         for key in ("labels", "annotations"):
             for k, v in (meta.get(key) or {}).items():
                 values[f"workflow.{key}.{k}"] = v
         for k, v in self.global_outputs.items():
             values[f"workflow.outputs.parameters.{k}"] = v
+        for k, a in self.global_artifacts.items():
+            values[f"workflow.outputs.artifacts.{k}"] = a["key"]
         return Scope(values)
 
     def _runtime_scope(self, scope: Scope) -> Scope:
@@ -124,7 +140,7 @@ class WorkflowRun:
             {
                 "workflow.status": self.record.status.get("phase", "Running"),
                 "workflow.duration": f"{duration:.6f}",
-                "workflow.failures": json.dumps(failures),
+                "workflow.failures": _json(failures),
             }
         )
 
@@ -223,10 +239,10 @@ class WorkflowRun:
             arg = args.get(p["name"])
             if arg is not None and "value" in arg:
                 value = arg["value"]
-            elif "value" in p:
-                value = p["value"]
-            elif "default" in p:
-                value = p["default"]
+            elif "value" in p or "default" in p:
+                # a template's own value or default may use workflow variables
+                raw_value = p["value"] if "value" in p else p["default"]
+                value = resolve(to_text(raw_value), self._runtime_scope(self.scope))
             else:
                 raise NodeError(f"inputs.parameters.{p['name']} was not supplied")
             value = to_text(value)
@@ -235,11 +251,11 @@ class WorkflowRun:
                     f"inputs.parameters.{p['name']} value '{value}' is not in enum"
                     f" {[to_text(e) for e in p['enum']]}"
                 )
-            params.append({k: v for k, v in p.items() if k not in ("value", "default")} | {
-                "value": value
-            })
+            params.append(
+                {k: v for k, v in p.items() if k not in ("value", "default")} | {"value": value}
+            )
             values[f"inputs.parameters.{p['name']}"] = value
-        values["inputs.parameters"] = json.dumps(
+        values["inputs.parameters"] = _json(
             [{"name": p["name"], "value": p["value"]} for p in params]
         )
         arts = {a["name"]: a for a in (arguments.get("artifacts") or [])}
@@ -247,7 +263,7 @@ class WorkflowRun:
         for a in (tmpl.get("inputs") or {}).get("artifacts") or []:
             if a.get("path"):
                 values[f"inputs.artifacts.{a['name']}.path"] = a["path"]
-            artifacts.append(arts.get(a["name"], a))
+            artifacts.append({**a, **arts.get(a["name"], {})} | {"path": a.get("path")})
         for p in (tmpl.get("outputs") or {}).get("parameters") or []:
             if (p.get("valueFrom") or {}).get("path"):
                 values[f"outputs.parameters.{p['name']}.path"] = p["valueFrom"]["path"]
@@ -291,6 +307,7 @@ class WorkflowRun:
             deferred = ("steps", "tasks", "item") if kinds[:1] in (["steps"], ["dag"]) else ()
             runtime = self._runtime_scope(scope)
             tmpl = resolve(copy.deepcopy(raw), runtime, deferred)
+            tmpl["inputs"] = inputs
             if not deferred:
                 left = unresolved(tmpl)
                 if left:
@@ -324,7 +341,9 @@ class WorkflowRun:
             return await run_dag(self, node, tmpl, scope)
         if kind == "suspend":
             return await self.run_suspend(node, tmpl)
-        return self.finish(node, Phase.ERROR, f"template type '{kind or 'unknown'}' is not supported")
+        return self.finish(
+            node, Phase.ERROR, f"template type '{kind or 'unknown'}' is not supported"
+        )
 
     # ---- leaves ------------------------------------------------------------------------------
     async def run_pod(self, node: Node, tmpl: dict[str, Any]) -> Node:
@@ -348,6 +367,7 @@ class WorkflowRun:
                 claims_dir=self.ctx.data_dir / "volumes" / "claims",
                 objects=self.objects,
             )
+            bindings += input_artifacts(tmpl, self.artifacts_root, pod_dir)
             env = resolve_env(container, self.objects)
             spec = make_pod(
                 tmpl,
@@ -358,6 +378,7 @@ class WorkflowRun:
                 env=env,
                 volumes=bindings,
                 log_path=str(log_path),
+                artifact_dir=str(self.artifacts_root / self.artifact_key(node)),
             )
         except PodBuildError as exc:
             return self.finish(node, Phase.ERROR, str(exc))
@@ -367,7 +388,7 @@ class WorkflowRun:
             node.started_at = self.ctx.clock.now().replace(microsecond=0)
             self.save(node)
             result = await self.ctx.executor.run(spec)
-        outputs, error = collect_outputs(tmpl, result)
+        outputs, error = collect_outputs(tmpl, result, self.artifact_key(node))
         node.outputs = outputs or None
         if result.error is not None:
             return self.finish(node, Phase.ERROR, result.error)
@@ -378,11 +399,22 @@ class WorkflowRun:
         self.record_globals(outputs)
         return self.finish(node, Phase.SUCCEEDED)
 
+    @property
+    def artifacts_root(self) -> Path:
+        return self.ctx.data_dir / "artifacts"
+
+    def artifact_key(self, node: Node) -> str:
+        return f"{self.record.uid}/{node.pod_name or node.id}"
+
     def record_globals(self, outputs: dict[str, Any]) -> None:
         for p in outputs.get("parameters") or []:
             if p.get("globalName"):
                 self.global_outputs[p["globalName"]] = p["value"]
                 self.scope.set(f"workflow.outputs.parameters.{p['globalName']}", p["value"])
+        for a in outputs.get("artifacts") or []:
+            if a.get("globalName"):
+                self.global_artifacts[a["globalName"]] = a
+                self.scope.set(f"workflow.outputs.artifacts.{a['globalName']}", a["key"])
 
     async def run_suspend(self, node: Node, tmpl: dict[str, Any]) -> Node:
         if node.phase == Phase.PENDING:
@@ -412,7 +444,7 @@ class WorkflowRun:
         try:
             return govaluate.evaluate_when(expression)
         except govaluate.ExpressionError as exc:
-            raise NodeError(f"invalid when expression '{expression}': {exc}") from exc
+            raise NodeError(str(exc)) from exc
 
     def expand_items(self, spec: dict[str, Any]) -> list[Any] | None:
         """The items a step or task loops over, or None when it does not loop."""
@@ -507,7 +539,9 @@ def step_scope_values(prefix: str, name: str, node: Node, nodes: dict[str, Node]
         values[f"{key}.exitCode"] = outputs["exitCode"]
     for p in outputs.get("parameters") or []:
         values[f"{key}.outputs.parameters.{p['name']}"] = p["value"]
-    values[f"{key}.outputs.parameters"] = json.dumps(
+    for a in outputs.get("artifacts") or []:
+        values[f"{key}.outputs.artifacts.{a['name']}"] = a["key"]
+    values[f"{key}.outputs.parameters"] = _json(
         {p["name"]: p["value"] for p in outputs.get("parameters") or []}
     )
     return values
@@ -517,9 +551,16 @@ def aggregate_scope_values(prefix: str, name: str, children: list[Node]) -> dict
     """Outputs of an expanded step or task: each output as a JSON list over its children."""
     key = f"{prefix}.{name}"
     values: dict[str, Any] = {}
-    results = [c.outputs.get("result") for c in children if c.outputs and "result" in c.outputs]
+    results = [str(c.outputs["result"]) for c in children if c.outputs and "result" in c.outputs]
     if results:
-        values[f"{key}.outputs.result"] = json.dumps([_json_or_text(r) for r in results])
+        values[f"{key}.outputs.result"] = _json([_json_or_text(r) for r in results])
+    # the whole outputs.parameters of a loop: one {name: value} map per child
+    values[f"{key}.outputs.parameters"] = _json(
+        [
+            {p["name"]: p["value"] for p in (c.outputs or {}).get("parameters") or []}
+            for c in children
+        ]
+    )
     names: list[str] = []
     for c in children:
         for p in (c.outputs or {}).get("parameters") or []:
@@ -532,8 +573,13 @@ def aggregate_scope_values(prefix: str, name: str, children: list[Node]) -> dict
             for p in (c.outputs or {}).get("parameters") or []
             if p["name"] == pname
         ]
-        values[f"{key}.outputs.parameters.{pname}"] = json.dumps(vals)
+        values[f"{key}.outputs.parameters.{pname}"] = _json(vals)
     return values
+
+
+def _json(value: Any) -> str:
+    """JSON as Go's encoder writes it (no spaces), which is what Argo puts into templates."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _json_or_text(text: str) -> Any:

@@ -105,7 +105,47 @@ def output_paths(tmpl: dict[str, Any]) -> list[str]:
     return paths
 
 
-def collect_outputs(tmpl: dict[str, Any], result: PodResult) -> tuple[dict[str, Any], str | None]:
+def input_artifacts(
+    tmpl: dict[str, Any], artifacts_root: Path, pod_dir: Path
+) -> list[VolumeBinding]:
+    """Input artifacts as read-only files at their ``path``: ``raw`` data, or ``from`` a key
+    of the local artifact store that an earlier step's output artifact was saved under."""
+    out = []
+    for art in (tmpl.get("inputs") or {}).get("artifacts") or []:
+        name, path = art["name"], art.get("path")
+        if not path:
+            continue
+        if "raw" in art:
+            host = pod_dir / "artifacts" / name
+            host.parent.mkdir(parents=True, exist_ok=True)
+            host.write_text(str((art.get("raw") or {}).get("data", "")))
+        elif art.get("from"):
+            host = artifacts_root / str(art["from"])
+            if not host.exists():
+                raise PodBuildError(f"input artifact '{name}': {art['from']} not found")
+        elif art.get("optional"):
+            continue
+        else:
+            kinds = sorted(k for k in art if k not in ("name", "path", "mode", "optional"))
+            raise PodBuildError(
+                f"input artifact '{name}': source {kinds or ['none']} is not supported locally"
+                " (use raw or from)"
+            )
+        out.append(VolumeBinding(str(host), path, read_only=True))
+    return out
+
+
+def output_artifacts(tmpl: dict[str, Any]) -> dict[str, str]:
+    return {
+        a["name"]: a["path"]
+        for a in (tmpl.get("outputs") or {}).get("artifacts") or []
+        if a.get("path")
+    }
+
+
+def collect_outputs(
+    tmpl: dict[str, Any], result: PodResult, artifact_key: str = ""
+) -> tuple[dict[str, Any], str | None]:
     """Argo's outputs for a finished pod, and an error message if one could not be read."""
     outputs: dict[str, Any] = {}
     if result.exit_code is not None:
@@ -142,6 +182,22 @@ def collect_outputs(tmpl: dict[str, Any], result: PodResult) -> tuple[dict[str, 
         params.append(param)
     if params:
         outputs["parameters"] = params
+    arts = []
+    for a in (tmpl.get("outputs") or {}).get("artifacts") or []:
+        if a["name"] not in result.artifacts:
+            continue
+        if not result.artifacts[a["name"]]:
+            if not a.get("optional") and error is None and result.exit_code == 0:
+                error = (
+                    f"failed to save output artifact '{a['name']}': {a.get('path')}: no such file"
+                )
+            continue
+        art = {"name": a["name"], "path": a.get("path"), "key": f"{artifact_key}/{a['name']}"}
+        if a.get("globalName"):
+            art["globalName"] = a["globalName"]
+        arts.append(art)
+    if arts:
+        outputs["artifacts"] = arts
     return outputs, error
 
 
@@ -155,6 +211,7 @@ def make_pod(
     env: dict[str, str],
     volumes: list[VolumeBinding],
     log_path: str,
+    artifact_dir: str = "",
 ) -> PodSpec:
     container = main_container(tmpl)
     command = [str(c) for c in container.get("command") or []]
@@ -169,7 +226,9 @@ def make_pod(
             f" '{container.get('image', '')}'"
         )
     command += [str(a) for a in container.get("args") or []]
-    requests = {k: str(v) for k, v in ((container.get("resources") or {}).get("requests") or {}).items()}
+    requests = {
+        k: str(v) for k, v in ((container.get("resources") or {}).get("requests") or {}).items()
+    }
     return PodSpec(
         name=name,
         workflow_uid=workflow_uid,
@@ -182,4 +241,6 @@ def make_pod(
         output_paths=output_paths(tmpl),
         requests=requests,
         log_path=log_path,
+        output_artifacts=output_artifacts(tmpl),
+        artifact_dir=artifact_dir,
     )

@@ -158,7 +158,9 @@ class Engine:
             name = assign_name(wf)
             if self.store.get(namespace, name) is None:
                 break
-            if not meta.get("generateName") or meta.get("name") == name and "generateName" not in meta:
+            if not meta.get("generateName") or (
+                meta.get("name") == name and "generateName" not in meta
+            ):
                 raise ConflictError(f'workflows.argoproj.io "{name}" already exists')
             meta.pop("name", None)
         uid = str(uuid.uuid4())
@@ -241,10 +243,13 @@ class Engine:
         status = record.status
         pods = [n for n in run.nodes.values() if n.type == NodeType.POD]
         status["progress"] = f"{sum(1 for n in pods if n.fulfilled)}/{len(pods)}"
+        outputs: dict[str, Any] = {}
         if run.global_outputs:
-            status["outputs"] = {
-                "parameters": [{"name": k, "value": v} for k, v in run.global_outputs.items()]
-            }
+            outputs["parameters"] = [{"name": k, "value": v} for k, v in run.global_outputs.items()]
+        if run.global_artifacts:
+            outputs["artifacts"] = [a | {"name": k} for k, a in run.global_artifacts.items()]
+        if outputs:
+            status["outputs"] = outputs
         self.store.save_status(record.uid, status)
         self._notify(record.uid)
 
@@ -289,7 +294,7 @@ class Engine:
     def get(self, namespace: str, name: str) -> dict[str, Any]:
         return self._get(namespace, name).to_argo()
 
-    def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
+    def list_workflows(self, namespace: str | None = None) -> list[dict[str, Any]]:
         return [r.to_argo() for r in self.store.list_workflows(namespace)]
 
     async def delete(self, namespace: str, name: str) -> None:
@@ -369,7 +374,9 @@ class Engine:
         """(pod name, log path) of the workflow's pods, in start order, optionally one pod."""
         record = self._get(namespace, name)
         out = []
-        for node in sorted(record.nodes.values(), key=lambda n: (n.started_at or 0, n.name)):
+        for node in sorted(
+            record.nodes.values(), key=lambda n: (fmt_time(n.started_at) or "", n.name)
+        ):
             if node.type != NodeType.POD or not node.log_path:
                 continue
             if pod and pod not in (node.pod_name, node.id, node.display_name):

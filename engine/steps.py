@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def continues_on(step: dict[str, Any], phase: Phase) -> bool:
     cont = step.get("continueOn") or {}
     return bool(
-        (phase == Phase.FAILED and cont.get("failed")) or (phase == Phase.ERROR and cont.get("error"))
+        (phase == Phase.FAILED and cont.get("failed"))
+        or (phase == Phase.ERROR and cont.get("error"))
     )
 
 
@@ -91,7 +92,9 @@ async def expand(
             node = run.ensure_node(f"{base_name}.{display}", display, NodeType.POD,
                                    step.get("template", ""), boundary_id, parents)  # fmt: skip
             return [run.finish(node, Phase.ERROR, str(exc))], False
-        return [await call(run, spec, f"{base_name}.{display}", display, boundary_id, parents)], False
+        return [
+            await call(run, spec, f"{base_name}.{display}", display, boundary_id, parents)
+        ], False
 
     async def one(i: int, item: Any) -> Node:
         child_display = expanded_name(display, i, item)
@@ -133,9 +136,13 @@ async def run_steps(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: S
             if looped:
                 scope.values.update(aggregate_scope_values("steps", step["name"], children))
             else:
-                scope.values.update(step_scope_values("steps", step["name"], children[0], run.nodes))
+                scope.values.update(
+                    step_scope_values("steps", step["name"], children[0], run.nodes)
+                )
             for child in children:
-                if child.phase in (Phase.FAILED, Phase.ERROR) and not continues_on(step, child.phase):
+                if child.phase in (Phase.FAILED, Phase.ERROR) and not continues_on(
+                    step, child.phase
+                ):
                     failed = failed or child
         if failed is not None:
             msg = f"child '{failed.id}' failed"

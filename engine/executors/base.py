@@ -34,6 +34,8 @@ class PodSpec:
     output_paths: list[str] = field(default_factory=list)  # files to read back after exit
     requests: dict[str, str] = field(default_factory=dict)
     log_path: str = ""
+    output_artifacts: dict[str, str] = field(default_factory=dict)  # name → path in the pod
+    artifact_dir: str = ""  # where output artifacts are copied to, one entry per name
 
 
 @dataclass
@@ -43,6 +45,7 @@ class PodResult:
     exit_code: int | None
     stdout: str = ""
     files: dict[str, str | None] = field(default_factory=dict)  # path → content (None: missing)
+    artifacts: dict[str, bool] = field(default_factory=dict)  # name → saved (False: missing)
     error: str | None = None  # the pod could not run at all (missing executable, ...)
 
 

@@ -8,6 +8,7 @@ Without it, the process runs directly with a per-pod ``TMPDIR`` and volumes are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -130,8 +131,12 @@ class LocalExecutor:
             binds.append(VolumeBinding(str(script_host), SCRIPT_PATH, read_only=True))
             command.append(SCRIPT_PATH)
         wd = pod.working_dir
-        if wd and not os.path.isdir(wd) and not any(
-            wd == b.mount_path or wd.startswith(b.mount_path.rstrip("/") + "/") for b in binds
+        if (
+            wd
+            and not os.path.isdir(wd)
+            and not any(
+                wd == b.mount_path or wd.startswith(b.mount_path.rstrip("/") + "/") for b in binds
+            )
         ):
             (pod_dir / "workdir").mkdir(exist_ok=True)
             binds.append(VolumeBinding(str(pod_dir / "workdir"), wd))
@@ -197,13 +202,30 @@ class LocalExecutor:
                 files[path] = host.read_text(errors="replace")
             except (OSError, UnicodeDecodeError):
                 files[path] = None
+        artifacts = {}
+        for art_name, path in pod.output_artifacts.items():
+            artifacts[art_name] = _save(self._host_path(pod, pod_dir, path),
+                                        Path(pod.artifact_dir) / art_name)  # fmt: skip
         text = b"".join(stdout)[:RESULT_LIMIT].decode(errors="replace")
-        return PodResult(exit_code=code, stdout=text, files=files)
+        return PodResult(exit_code=code, stdout=text, files=files, artifacts=artifacts)
 
     async def kill(self, pod_name: str) -> None:
         proc = self._procs.get(pod_name)
         if proc is not None:
             _killpg(proc)
+
+
+def _save(source: Path, dest: Path) -> bool:
+    if not source.exists():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    if source.is_dir():
+        shutil.copytree(source, dest)
+    else:
+        shutil.copy2(source, dest)
+    return True
 
 
 class PodStartError(Exception):
@@ -212,10 +234,8 @@ class PodStartError(Exception):
 
 def _killpg(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 async def _pump(

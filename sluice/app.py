@@ -1,0 +1,20 @@
+"""Wiring: an Engine built from Settings (store, executor, config) for the server and the CLI."""
+
+from __future__ import annotations
+
+from engine.executors.local import LocalExecutor
+from engine.service import Engine, EngineConfig
+from engine.store.sqlite import SQLiteStore
+from sluice.config import Settings
+
+
+def build_engine(settings: Settings) -> Engine:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(settings.data_dir / "sluice.db")
+    executor = LocalExecutor(settings.data_dir / "pods")
+    config = EngineConfig(
+        data_dir=settings.data_dir,
+        images=settings.images,
+        parallelism=settings.parallelism,
+    )
+    return Engine(store, executor, config)

@@ -1,0 +1,352 @@
+"""The ``sluice`` command: the ``argo`` CLI's verbs and output shapes, plus the server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from engine.submit import SubmitOptions
+from sluice.client import VERBS, Backend, LocalBackend, RemoteBackend, server_answers
+from sluice.config import Settings, load_settings
+from sluice.core.errors import SluiceError, SpecError
+from sluice.core.resources import load_file
+
+T = TypeVar("T")
+SUCCEEDED = "Succeeded"
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    except SluiceError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+async def _backend(settings: Settings) -> Backend:
+    if await server_answers(settings.server):
+        return RemoteBackend(settings.server)
+    from sluice.app import build_engine
+
+    return LocalBackend(build_engine(settings))
+
+
+async def _with_backend(settings: Settings, fn: Callable[[Backend], Awaitable[T]]) -> T:
+    backend = await _backend(settings)
+    try:
+        return await fn(backend)
+    finally:
+        await backend.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _print_wf(wf: dict[str, Any], output: str | None) -> None:
+    from sluice.render import render_get
+
+    if output == "json":
+        click.echo(json.dumps(wf, indent=2))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(wf, sort_keys=False), nl=False)
+    elif output == "name":
+        click.echo(wf["metadata"]["name"])
+    elif output == "wide" or output is None:
+        click.echo(render_get(wf, _now(), color=sys.stdout.isatty()))
+    else:
+        raise click.BadParameter(f"unknown output format {output}", param_hint="-o")
+
+
+async def _watch(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
+    """Redraw the workflow as it changes (on a terminal); returns its final state."""
+    from sluice.render import render_get
+
+    tty = sys.stdout.isatty()
+    final: dict[str, Any] = {}
+    async for wf in backend.watch(namespace, name):
+        final = wf
+        if tty:
+            click.echo("\x1b[H\x1b[2J" + render_get(wf, _now(), color=True))
+    if not tty and final:
+        click.echo(render_get(final, _now()))
+    return final
+
+
+async def _print_logs(backend: Backend, namespace: str, name: str, pod: str | None,
+                      follow: bool, prefix: bool) -> None:  # fmt: skip
+    async for pod_name, line in backend.logs(namespace, name, pod, follow):
+        click.echo(f"{pod_name}: {line}" if prefix else line)
+
+
+def _phase_exit(wf: dict[str, Any]) -> None:
+    if (wf.get("status") or {}).get("phase") != SUCCEEDED:
+        sys.exit(1)
+
+
+common = [
+    click.option("--data-dir", envvar="SLUICE_DATA_DIR", help="Where state lives (.sluice/)."),
+    click.option("--config", "config_file", envvar="SLUICE_CONFIG", help="Config file."),
+    click.option("--server", envvar="SLUICE_SERVER", help="Server URL (http://localhost:2746)."),
+    click.option("-n", "--namespace", default="default", show_default=True),
+]
+
+
+def with_common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(common):
+        fn = opt(fn)
+    return fn
+
+
+def _settings(kw: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(kw.pop("data_dir"), kw.pop("config_file"), kw.pop("server"))
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sluice")
+def main() -> None:
+    """sluice: event-driven triggers and an Argo-Workflows-compatible engine."""
+
+
+def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if parameter_file:
+        data = yaml.safe_load(Path(parameter_file).read_text()) or {}
+        if not isinstance(data, dict):
+            raise click.BadParameter(
+                "expected a mapping of name: value", param_hint="--parameter-file"
+            )
+        params.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"expected name=value, got '{pair}'", param_hint="-p")
+        key, value = pair.split("=", 1)
+        params[key] = value
+    return params
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-p", "--parameter", "parameters", multiple=True, help="name=value (repeatable)")
+@click.option("-f", "--parameter-file")
+@click.option("-e", "--entrypoint")
+@click.option("--generate-name")
+@click.option("--name")
+@click.option("--serviceaccount")
+@click.option("--wait", is_flag=True, help="Wait for the workflow to complete.")
+@click.option("-w", "--watch", is_flag=True, help="Watch the workflow until it completes.")
+@click.option("--log", is_flag=True, help="Print the pods' logs as they run.")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
+@with_common
+def submit(files: tuple[str, ...], parameters: tuple[str, ...], parameter_file: str | None,
+           entrypoint: str | None, generate_name: str | None, name: str | None,
+           serviceaccount: str | None, wait: bool, watch: bool, log: bool, output: str | None,
+           namespace: str, **kw: Any) -> None:  # fmt: skip
+    """Submit workflows from FILES (Argo Workflow YAML)."""
+    settings = _settings(kw)
+    opts = SubmitOptions(
+        parameters=_parse_params(parameters, parameter_file),
+        entrypoint=entrypoint,
+        generate_name=generate_name,
+        name=name,
+        service_account=serviceaccount,
+    )
+    docs = []
+    problems: list[str] = []
+    for f in files:
+        try:
+            for raw in load_file(f):
+                if raw.kind != "Workflow":
+                    problems.append(f"{raw.where()}: kind: expected Workflow, got '{raw.kind}'")
+                else:
+                    docs.append(raw)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SystemExit(_fail(problems))
+
+    async def go(backend: Backend) -> list[dict[str, Any]]:
+        finals = []
+        for raw in docs:
+            manifest = dict(raw.data)
+            manifest.setdefault("metadata", {}).setdefault("namespace", namespace)
+            wf = await backend.submit(manifest, opts, raw.where())
+            wf_name = wf["metadata"]["name"]
+            if not (wait or watch or log or backend.local):
+                _print_wf(wf, output)
+                continue
+            if output is None and not watch:
+                click.echo(f"Name: {wf_name}")
+            logs = (
+                asyncio.create_task(_print_logs(backend, namespace, wf_name, None, True, True))
+                if log
+                else None
+            )
+            final = await (_watch(backend, namespace, wf_name) if watch else
+                           _final(backend, namespace, wf_name))  # fmt: skip
+            if logs is not None:
+                await logs
+            if output or not watch:
+                if output:
+                    _print_wf(final, output)
+                else:
+                    status = final.get("status") or {}
+                    click.echo(f"{wf_name} {status.get('phase')} at {status.get('finishedAt')}")
+            finals.append(final)
+        return finals
+
+    finals = _run(_with_backend(settings, go))
+    if wait or watch or log or finals:
+        for wf in finals:
+            _phase_exit(wf)
+
+
+async def _final(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
+    final: dict[str, Any] = {}
+    async for wf in backend.watch(namespace, name):
+        final = wf
+    return final
+
+
+def _fail(problems: list[str]) -> int:
+    for p in problems:
+        click.echo(p, err=True)
+    return 1
+
+
+@main.command(name="list")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
+@with_common
+def list_(output: str | None, namespace: str, **kw: Any) -> None:
+    """List workflows."""
+    from sluice.render import render_list
+
+    settings = _settings(kw)
+    wfs = _run(_with_backend(settings, lambda b: b.list_workflows(namespace)))
+    if output == "json":
+        click.echo(json.dumps(wfs, indent=2))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(wfs, sort_keys=False), nl=False)
+    elif output == "name":
+        for wf in wfs:
+            click.echo(wf["metadata"]["name"])
+    else:
+        click.echo(render_list(wfs, _now()), nl=False)
+
+
+@main.command()
+@click.argument("name")
+@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
+@with_common
+def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
+    """Show a workflow."""
+    settings = _settings(kw)
+    wf = _run(_with_backend(settings, lambda b: b.get(namespace, name)))
+    _print_wf(wf, output)
+
+
+@main.command()
+@click.argument("name")
+@with_common
+def watch(name: str, namespace: str, **kw: Any) -> None:
+    """Watch a workflow until it completes."""
+    settings = _settings(kw)
+    final = _run(_with_backend(settings, lambda b: _watch(b, namespace, name)))
+    _phase_exit(final)
+
+
+@main.command()
+@click.argument("name")
+@click.argument("pod", required=False)
+@click.option("-f", "--follow", is_flag=True)
+@with_common
+def logs(name: str, pod: str | None, follow: bool, namespace: str, **kw: Any) -> None:
+    """Print the logs of a workflow's pods."""
+    settings = _settings(kw)
+    _run(_with_backend(settings, lambda b: _print_logs(b, namespace, name, pod, follow, True)))
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True)
+@with_common
+def delete(names: tuple[str, ...], namespace: str, **kw: Any) -> None:
+    """Delete workflows."""
+    settings = _settings(kw)
+
+    async def go(backend: Backend) -> None:
+        for name in names:
+            await backend.delete(namespace, name)
+            click.echo(f'Workflow "{name}" deleted')
+
+    _run(_with_backend(settings, go))
+
+
+def _verb(verb: str, past: str) -> None:
+    @main.command(name=verb, help=f"{verb.capitalize()} workflows.")
+    @click.argument("names", nargs=-1, required=True)
+    @with_common
+    def command(names: tuple[str, ...], namespace: str, **kw: Any) -> None:
+        settings = _settings(kw)
+
+        async def go(backend: Backend) -> None:
+            for name in names:
+                await backend.act(namespace, name, verb)
+                click.echo(f"workflow {name} {past}")
+
+        _run(_with_backend(settings, go))
+
+
+for _v, _p in zip(VERBS, ("resumed", "suspended", "stopped", "terminated"), strict=True):
+    _verb(_v, _p)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+def lint(files: tuple[str, ...]) -> None:
+    """Check workflow files; every problem in every file is reported."""
+    from engine.lint import lint_paths
+
+    problems = lint_paths(files)
+    if problems:
+        for p in problems:
+            click.echo(p)
+        sys.exit(1)
+    click.echo("✔ no linting errors found!")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2746, show_default=True, type=int)
+@with_common
+def server(host: str, port: int, namespace: str, **kw: Any) -> None:
+    """Run the engine and its API server."""
+    import logging
+
+    from sluice.app import build_engine
+    from sluice.server import serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(kw)
+    click.echo(f"sluice server on http://{host}:{port} (data in {settings.data_dir})", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(serve(build_engine(settings), host, port))

@@ -1,0 +1,178 @@
+"""The API server: argo-server's REST shape over the engine, with live updates as SSE.
+
+Routes follow argo-server's ``/api/v1/workflows/{namespace}[/{name}[/log]]``, so tools that
+speak to argo-server can speak to sluice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from engine.service import Engine
+from engine.submit import SubmitOptions
+from sluice import __version__
+from sluice.core.errors import ConflictError, NotFoundError, SpecError
+from sluice.logs import follow_logs
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
+
+
+def _error(status: int, message: str) -> web.Response:
+    # argo-server answers errors as gRPC-gateway does: {"code", "message"}
+    return web.json_response({"code": status, "message": message}, status=status)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SpecError as exc:
+        return _error(400, str(exc))
+    except NotFoundError as exc:
+        return _error(404, str(exc))
+    except ConflictError as exc:
+        return _error(409, str(exc))
+    except json.JSONDecodeError as exc:
+        return _error(400, f"invalid JSON body: {exc}")
+
+
+def _engine(request: web.Request) -> Engine:
+    return request.app[ENGINE]
+
+
+async def version(request: web.Request) -> web.Response:
+    return web.json_response({"version": __version__, "platform": "sluice"})
+
+
+async def list_workflows(request: web.Request) -> web.Response:
+    items = _engine(request).list_workflows(request.match_info["namespace"])
+    return web.json_response({"metadata": {}, "items": items})
+
+
+async def create_workflow(request: web.Request) -> web.Response:
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("workflow"), dict):
+        raise SpecError(['request body: expected {"workflow": {...}}'])
+    manifest = body["workflow"]
+    manifest.setdefault("metadata", {}).setdefault("namespace", request.match_info["namespace"])
+    opts = body.get("submitOptions") or {}
+    record = await _engine(request).submit(
+        manifest,
+        SubmitOptions(
+            parameters=dict(opts.get("parameters") or {}),
+            entrypoint=opts.get("entryPoint"),
+            generate_name=opts.get("generateName"),
+            name=opts.get("name"),
+            service_account=opts.get("serviceAccount"),
+        ),
+        where=str(body.get("source") or "<request>"),
+        idempotency_key=body.get("idempotencyKey"),
+    )
+    return web.json_response(record.to_argo())
+
+
+async def get_workflow(request: web.Request) -> web.Response:
+    m = request.match_info
+    return web.json_response(_engine(request).get(m["namespace"], m["name"]))
+
+
+async def delete_workflow(request: web.Request) -> web.Response:
+    m = request.match_info
+    await _engine(request).delete(m["namespace"], m["name"])
+    return web.json_response({})
+
+
+async def act(request: web.Request) -> web.Response:
+    m = request.match_info
+    engine = _engine(request)
+    verbs: dict[str, Callable[[str, str], Awaitable[None]]] = {
+        "resume": engine.resume,
+        "suspend": engine.suspend,
+        "stop": engine.stop,
+        "terminate": engine.terminate,
+    }
+    verb = verbs.get(m["verb"])
+    if verb is None:
+        return _error(404, f"unknown action {m['verb']}")
+    await verb(m["namespace"], m["name"])
+    return web.json_response(engine.get(m["namespace"], m["name"]))
+
+
+async def workflow_events(request: web.Request) -> web.StreamResponse:
+    """SSE: ``data: {"result": {"type": "MODIFIED", "object": WORKFLOW}}`` per change."""
+    namespace = request.match_info["namespace"]
+    selector = request.query.get("listOptions.fieldSelector", "")
+    name = selector.removeprefix("metadata.name=") if selector.startswith("metadata.name=") else ""
+    if not name:
+        return _error(400, "listOptions.fieldSelector=metadata.name=NAME is required")
+    engine = _engine(request)
+    engine.get(namespace, name)
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    async for wf in engine.watch(namespace, name):
+        event = {"result": {"type": "MODIFIED", "object": wf}}
+        await resp.write(f"data: {json.dumps(event)}\n\n".encode())
+    await resp.write_eof()
+    return resp
+
+
+async def workflow_logs(request: web.Request) -> web.StreamResponse:
+    """Newline-delimited ``{"result": {"content": LINE, "podName": POD}}`` as argo-server."""
+    m = request.match_info
+    engine = _engine(request)
+    engine.get(m["namespace"], m["name"])
+    follow = request.query.get("logOptions.follow") == "true"
+    pod = request.query.get("podName") or None
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    async for pod_name, line in follow_logs(engine, m["namespace"], m["name"], pod, follow):
+        event = {"result": {"content": line, "podName": pod_name}}
+        await resp.write((json.dumps(event) + "\n").encode())
+    await resp.write_eof()
+    return resp
+
+
+async def lint(request: web.Request) -> web.Response:
+    from engine.service import validate_workflow
+
+    body = await request.json()
+    validate_workflow(body.get("workflow") or {}, "<request>")
+    return web.json_response(body.get("workflow") or {})
+
+
+def make_app(engine: Engine) -> web.Application:
+    app = web.Application(middlewares=[errors])
+    app[ENGINE] = engine
+    base = "/api/v1/workflows/{namespace}"
+    app.router.add_get("/api/v1/version", version)
+    app.router.add_get(base, list_workflows)
+    app.router.add_post(base, create_workflow)
+    app.router.add_post(base + "/lint", lint)
+    app.router.add_get(base + "/{name}", get_workflow)
+    app.router.add_delete(base + "/{name}", delete_workflow)
+    app.router.add_put(base + "/{name}/{verb}", act)
+    app.router.add_get(base + "/{name}/log", workflow_logs)
+    app.router.add_get("/api/v1/workflow-events/{namespace}", workflow_events)
+    return app
+
+
+async def serve(engine: Engine, host: str, port: int, ready: Path | None = None) -> None:
+    """Run the engine and the API server until cancelled."""
+    await engine.start()
+    runner = web.AppRunner(make_app(engine))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    if ready is not None:
+        ready.write_text(str(port))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await engine.close()
