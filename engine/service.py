@@ -47,7 +47,7 @@ def validate_workflow(manifest: dict[str, Any], where: str) -> None:
     from engine.lint import lint_resource
     from engine.models import parse_resource
 
-    raw = RawResource(file=where, index=1, data=manifest)
+    raw = RawResource(file=where, index=1, data=manifest, label=where)
     obj = parse_resource(raw)
     problems = lint_resource(obj, raw.where())
     if problems:

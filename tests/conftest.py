@@ -26,3 +26,11 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     yield eng
     await eng.close()
     eng.store.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

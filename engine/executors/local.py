@@ -174,6 +174,7 @@ class LocalExecutor:
                 env=env,
                 cwd=cwd,
                 start_new_session=True,
+                preexec_fn=None if self.sandboxed else _die_with_parent,
             )
         except PodStartError as exc:
             log_path.write_text(f"{exc}\n")
@@ -230,6 +231,14 @@ def _save(source: Path, dest: Path) -> bool:
 
 class PodStartError(Exception):
     """The pod's container could not be started."""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: be killed when the engine's process dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)
 
 
 def _killpg(proc: asyncio.subprocess.Process) -> None:

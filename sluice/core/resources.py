@@ -32,6 +32,7 @@ class RawResource:
     file: str
     index: int  # 1-based position of the document in its file
     data: dict[str, Any]
+    label: str | None = None  # where() as already given by the caller (a request, a resubmit)
 
     @property
     def kind(self) -> str:
@@ -45,6 +46,8 @@ class RawResource:
         return str(meta.get("name") or meta.get("generateName") or "")
 
     def where(self) -> str:
+        if self.label is not None:
+            return self.label
         label = " ".join(p for p in (self.kind, self.name) if p)
         return f"{self.file}: document {self.index}" + (f" ({label})" if label else "")
 
