@@ -27,3 +27,15 @@ def test_check_passes(name: str) -> None:
         pytest.fail(f"{cmd[0]} is not installed: pip install -e '.[test]'")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    command = ci[-1]
+    assert command == "pip install -e '.[test]' && python -m pytest -q"
+    assert f"```\n{command}\n```" in readme
+    assert (
+        "```\npip install -e . && sluice submit examples/workflows/dag-diamond.yaml --watch\n```"
+        in readme
+    )
