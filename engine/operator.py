@@ -29,9 +29,9 @@ from engine.pods import (
     make_pod,
     resolve_env,
 )
-from engine.status import Node, NodeType, Phase, fmt_time, node_id, pod_name
+from engine.status import Node, NodeType, Phase, fmt_time, node_id, parse_time, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
-from engine.templating import Scope, UnresolvedError, resolve, to_text, unresolved
+from engine.templating import Lazy, Scope, UnresolvedError, resolve, to_text, unresolved
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +115,20 @@ class WorkflowRun:
         return Scope(values)
 
     def _runtime_scope(self, scope: Scope) -> Scope:
-        started = self.record.status.get("startedAt")
-        now = self.ctx.clock.now()
-        duration = 0.0
-        if started:
-            from engine.status import parse_time
+        return scope.child(
+            {
+                "workflow.status": self.record.status.get("phase", "Running"),
+                "workflow.duration": Lazy(self._duration),
+                "workflow.failures": Lazy(self._failures),
+            }
+        )
 
-            t0 = parse_time(started)
-            if t0:
-                duration = (now - t0).total_seconds()
+    def _duration(self) -> str:
+        t0 = parse_time(self.record.status.get("startedAt"))
+        duration = (self.ctx.clock.now() - t0).total_seconds() if t0 else 0.0
+        return f"{duration:.6f}"
+
+    def _failures(self) -> str:
         failures = [
             {
                 "displayName": n.display_name,
@@ -136,13 +141,7 @@ class WorkflowRun:
             for n in self.nodes.values()
             if n.type == NodeType.POD and n.phase in (Phase.FAILED, Phase.ERROR)
         ]
-        return scope.child(
-            {
-                "workflow.status": self.record.status.get("phase", "Running"),
-                "workflow.duration": f"{duration:.6f}",
-                "workflow.failures": _json(failures),
-            }
-        )
+        return _json(failures)
 
     # ---- node bookkeeping --------------------------------------------------------------------
     def save(self, node: Node) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +64,17 @@ def to_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+class Lazy:
+    """A scope value computed only when a template uses it (``workflow.failures`` walks nodes)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
+def _value(value: Any) -> Any:
+    return value.compute() if isinstance(value, Lazy) else value
+
+
 class Scope:
     """The variables visible at one point of a workflow: a flat map of dotted names to values."""
 
@@ -93,7 +104,7 @@ class Scope:
                 node = nxt
             if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
                 continue
-            node[parts[-1]] = value
+            node[parts[-1]] = _value(value)
         for key in ("retries",):
             if key in env and isinstance(env[key], str) and env[key].isdigit():
                 env[key] = int(env[key])
@@ -102,7 +113,7 @@ class Scope:
 
 def _lookup(name: str, scope: Scope) -> tuple[bool, Any]:
     if name in scope.values:
-        return True, scope.values[name]
+        return True, _value(scope.values[name])
     # {{item.a.b}} into a structured item, {{workflow.creationTimestamp.Y}}-style derived names
     for key in ("item", "workflow.creationTimestamp"):
         if name.startswith(key + ".") and key in scope.values:
