@@ -69,7 +69,7 @@ async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Sco
                                     phase=Phase.RUNNING)  # fmt: skip
             if group.fulfilled:
                 return group
-            children, _ = await expand(run, task, scope, node.name, node.id, [group.id])
+            children, _ = await expand(run, task, scope, node.name, node.id, [group.id], "tasks")
             scope.values.update(aggregate_scope_values("tasks", name, children))
             bad = [c for c in children if c.phase in _FAILED and not continues_on(task, c.phase)]
             if not children:
@@ -77,7 +77,7 @@ async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Sco
             if bad:
                 return run.finish(group, bad[0].phase, f"child '{bad[0].id}' failed")
             return run.finish(group, Phase.SUCCEEDED)
-        children, _ = await expand(run, task, scope, node.name, node.id, parents)
+        children, _ = await expand(run, task, scope, node.name, node.id, parents, "tasks")
         scope.values.update(step_scope_values("tasks", name, children[0], run.nodes))
         return children[0]
 

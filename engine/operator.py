@@ -9,6 +9,7 @@ returned as it is, so walking a workflow again after a restart resumes it where 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -19,7 +20,7 @@ from typing import Any
 
 from engine import govaluate, loops
 from engine.clock import Clock
-from engine.executors.base import Executor
+from engine.executors.base import Executor, PodResult, PodSpec
 from engine.objects import LocalObjects
 from engine.pods import (
     PodBuildError,
@@ -53,6 +54,19 @@ class OperatorContext:
     slots: asyncio.Semaphore | None = None  # controller-wide parallelism
 
 
+@dataclass
+class _Call:
+    """A template called as a node, with its inputs bound: what every retry attempt reruns."""
+
+    name: str
+    display_name: str
+    template_name: str
+    raw: dict[str, Any]
+    inputs: dict[str, Any]
+    scope: Scope
+    boundary_id: str
+
+
 class WorkflowRun:
     """The live state of one running workflow."""
 
@@ -74,6 +88,9 @@ class WorkflowRun:
             self._unsuspended.set()
         par = self.spec.get("parallelism")
         self._parallelism = asyncio.Semaphore(int(par)) if par else None
+        self.main_task: asyncio.Future[Node] | None = None
+        self.exit_status: str | None = None  # workflow.status as the exit handler sees it
+        self.hooks_fired: set[str] = set()
         self.global_outputs: dict[str, str] = {}
         self.global_artifacts: dict[str, dict[str, Any]] = {}
         for p in (record.status.get("outputs") or {}).get("parameters") or []:
@@ -117,7 +134,7 @@ class WorkflowRun:
     def _runtime_scope(self, scope: Scope) -> Scope:
         return scope.child(
             {
-                "workflow.status": self.record.status.get("phase", "Running"),
+                "workflow.status": self.exit_status or self.record.status.get("phase", "Running"),
                 "workflow.duration": Lazy(self._duration),
                 "workflow.failures": Lazy(self._failures),
             }
@@ -287,33 +304,62 @@ class WorkflowRun:
         inline: dict[str, Any] | None = None,
     ) -> Node:
         """Run the template called ``template_name`` as the node ``name``; returns it fulfilled."""
-        existing = self.by_name.get(name)
-        if existing is not None and existing.fulfilled:
-            for parent_id in parents:
-                parent = self.nodes.get(parent_id)
-                if parent is not None and existing.id not in parent.children:
-                    parent.children.append(existing.id)
-                    self.save(parent)
+        existing = self._memo(name, parents)
+        if existing is not None:
             return existing
         try:
             raw = inline if inline is not None else self.template(template_name)
-            kinds = [k for k in TEMPLATE_TYPES if raw.get(k) is not None]
             inputs, scope = self.bind_inputs(raw, arguments)
-            scope.set("node.name", name)
-            pod = pod_name(self.name, name, template_name)
-            scope.set("pod.name", pod)
-            scope.set("retries", "0")
-            deferred = ("steps", "tasks", "item") if kinds[:1] in (["steps"], ["dag"]) else ()
-            runtime = self._runtime_scope(scope)
-            tmpl = resolve(copy.deepcopy(raw), runtime, deferred)
-            tmpl["inputs"] = inputs
+        except (NodeError, UnresolvedError) as exc:
+            node = self.ensure_node(
+                name, display_name, NodeType.POD, template_name, boundary_id, parents
+            )
+            return self.finish(node, Phase.ERROR, str(exc))
+        call = _Call(name, display_name, template_name, raw, inputs, scope, boundary_id)
+        strategy = raw.get("retryStrategy") or self.spec.get("retryStrategy")
+        if strategy:
+            from engine.retries import run_retries
+
+            return await run_retries(self, call, strategy, parents)
+        return await self.attempt(call, name, display_name, parents, 0)
+
+    def _memo(self, name: str, parents: list[str]) -> Node | None:
+        """The node if it already ran to the end (a restarted walk), linked under ``parents``."""
+        existing = self.by_name.get(name)
+        if existing is None or not existing.fulfilled:
+            return None
+        for parent_id in parents:
+            parent = self.nodes.get(parent_id)
+            if parent is not None and existing.id not in parent.children:
+                parent.children.append(existing.id)
+                self.save(parent)
+        return existing
+
+    async def attempt(
+        self, call: _Call, name: str, display_name: str, parents: list[str], retries: int
+    ) -> Node:
+        """One run of a called template as the node ``name`` (a retry attempt or the call)."""
+        existing = self._memo(name, parents)
+        if existing is not None:
+            return existing
+        raw = call.raw
+        kinds = [k for k in TEMPLATE_TYPES if raw.get(k) is not None]
+        scope = call.scope.child()
+        scope.set("node.name", name)
+        pod = pod_name(self.name, name, call.template_name)
+        scope.set("pod.name", pod)
+        scope.set("retries", str(retries))
+        deferred = ("steps", "tasks", "item") if kinds[:1] in (["steps"], ["dag"]) else ()
+        try:
+            tmpl = resolve(copy.deepcopy(raw), self._runtime_scope(scope), deferred)
+            tmpl["inputs"] = call.inputs
             if not deferred:
                 left = unresolved(tmpl)
                 if left:
                     raise UnresolvedError(left[0])
-        except (NodeError, UnresolvedError) as exc:
+        except UnresolvedError as exc:
             node = self.ensure_node(
-                name, display_name, NodeType.POD, template_name, boundary_id, parents
+                name, display_name, NodeType.POD, call.template_name, call.boundary_id, parents
             )
             return self.finish(node, Phase.ERROR, str(exc))
         kind = kinds[0] if kinds else ""
@@ -323,9 +369,11 @@ class WorkflowRun:
             "suspend": NodeType.SUSPEND,
             "http": NodeType.HTTP,
         }.get(kind, NodeType.POD)
-        node = self.ensure_node(name, display_name, type_, template_name, boundary_id, parents)
-        if inputs and node.inputs != inputs:
-            node.inputs = inputs
+        node = self.ensure_node(
+            name, display_name, type_, call.template_name, call.boundary_id, parents
+        )
+        if call.inputs and node.inputs != call.inputs:
+            node.inputs = call.inputs
             self.save(node)
         if type_ == NodeType.POD and kind in ("container", "script"):
             node.pod_name = pod
@@ -340,6 +388,8 @@ class WorkflowRun:
             return await run_dag(self, node, tmpl, scope)
         if kind == "suspend":
             return await self.run_suspend(node, tmpl)
+        if kind == "http":
+            return await self.run_http(node, tmpl)
         return self.finish(
             node, Phase.ERROR, f"template type '{kind or 'unknown'}' is not supported"
         )
@@ -386,9 +436,11 @@ class WorkflowRun:
             node.phase = Phase.RUNNING
             node.started_at = self.ctx.clock.now().replace(microsecond=0)
             self.save(node)
-            result = await self.ctx.executor.run(spec)
+            result = await self._run_bounded(spec, tmpl)
         outputs, error = collect_outputs(tmpl, result, self.artifact_key(node))
         node.outputs = outputs or None
+        if result.deadline:
+            return self.finish(node, Phase.FAILED, result.error or DEADLINE_EXCEEDED)
         if result.error is not None:
             return self.finish(node, Phase.ERROR, result.error)
         if result.exit_code != 0:
@@ -397,6 +449,25 @@ class WorkflowRun:
             return self.finish(node, Phase.ERROR, error)
         self.record_globals(outputs)
         return self.finish(node, Phase.SUCCEEDED)
+
+    async def _run_bounded(self, spec: PodSpec, tmpl: dict[str, Any]) -> PodResult:
+        """Run the pod, killing it when its ``activeDeadlineSeconds``/``timeout`` passes."""
+        limit = template_deadline(tmpl)
+        if limit is None:
+            return await self.ctx.executor.run(spec)
+        pod = asyncio.ensure_future(self.ctx.executor.run(spec))
+        timer = asyncio.ensure_future(self.ctx.clock.sleep(limit))
+        try:
+            await asyncio.wait([pod, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not pod.done():
+                pod.cancel()
+        if pod.cancelled() or not pod.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await pod
+            return PodResult(exit_code=None, error=DEADLINE_EXCEEDED, deadline=True)
+        return pod.result()
 
     @property
     def artifacts_root(self) -> Path:
@@ -414,6 +485,20 @@ class WorkflowRun:
             if a.get("globalName"):
                 self.global_artifacts[a["globalName"]] = a
                 self.scope.set(f"workflow.outputs.artifacts.{a['globalName']}", a["key"])
+
+    async def run_http(self, node: Node, tmpl: dict[str, Any]) -> Node:
+        """An ``http`` template: the engine makes the request itself, no pod."""
+        from engine.http_template import run_http
+
+        await self._unsuspended.wait()
+        node.phase = Phase.RUNNING
+        self.save(node)
+        outcome = await run_http(
+            tmpl["http"], secrets=lambda name, key: self.objects.get("secret", name, key)
+        )
+        if outcome.result is not None:
+            node.outputs = {"result": outcome.result}
+        return self.finish(node, Phase(outcome.phase), outcome.message)
 
     async def run_suspend(self, node: Node, tmpl: dict[str, Any]) -> Node:
         if node.phase == Phase.PENDING:
@@ -485,6 +570,19 @@ class WorkflowRun:
             "Daemoned": daemoned,
             "Completed": phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR),
         }[check]
+
+
+DEADLINE_EXCEEDED = "Pod was active on the node longer than the specified deadline"
+
+
+def template_deadline(tmpl: dict[str, Any]) -> float | None:
+    """Seconds a template may run: ``activeDeadlineSeconds`` or ``timeout``, the smaller."""
+    limits = []
+    if tmpl.get("activeDeadlineSeconds") not in (None, ""):
+        limits.append(float(tmpl["activeDeadlineSeconds"]))
+    if tmpl.get("timeout") not in (None, ""):
+        limits.append(parse_duration(str(tmpl["timeout"])))
+    return min(limits) if limits else None
 
 
 def parse_duration(text: str) -> float:

@@ -21,8 +21,9 @@ from typing import IO, Any
 
 from engine.clock import Clock, SystemClock
 from engine.executors.base import Executor
+from engine.hooks import run_hooks
 from engine.operator import OperatorContext, WorkflowRun
-from engine.status import NodeType, Phase, fmt_time
+from engine.status import NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
@@ -31,6 +32,9 @@ from sluice.core.resources import RawResource
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "default"
+DEADLINE_POD = "Pod was active on the node longer than the specified deadline"
+DEADLINE_STEP = "Step exceeded its deadline"
+TERMINATED = "workflow shutdown with strategy: Terminate"
 POLL_SECONDS = 0.5
 
 
@@ -196,23 +200,13 @@ class Engine:
                 status["phase"] = "Running"
             status.setdefault("startedAt", fmt_time(self.clock.now()))
             self._save_status(record, run)
-            spec = record.manifest["spec"]
-            root = await run.execute(
-                record.name,
-                record.name,
-                spec.get("entrypoint", ""),
-                spec.get("arguments") or {},
-                "",
-                [],
-            )
-            status["phase"] = str(root.phase) if root.phase != Phase.SKIPPED else "Succeeded"
-            if root.phase != Phase.SUCCEEDED and root.message:
-                status["message"] = root.message
-        except asyncio.CancelledError:
-            shutdown = record.manifest["spec"].get("shutdown")
-            if not shutdown:
-                raise  # the engine is closing; the workflow resumes on the next start
-            self._shut_down(record, run, str(shutdown))
+            await run_hooks(run, "Running")
+            phase, message = await self._main(record, run)
+            phase, message = await self._exit_handler(record, run, phase, message)
+            await run_hooks(run, phase)
+            status["phase"] = phase
+            if message:
+                status["message"] = message
         except Exception as exc:  # a bug must fail the workflow, not hang it
             log.exception("workflow %s failed unexpectedly", record.name)
             status["phase"] = "Error"
@@ -228,16 +222,88 @@ class Engine:
         self._save_status(record, run)
         self._unlock(record.uid)
 
-    def _shut_down(self, record: WorkflowRecord, run: WorkflowRun, strategy: str) -> None:
+    async def _main(self, record: WorkflowRecord, run: WorkflowRun) -> tuple[str, str]:
+        """Run the entrypoint, bounded by ``activeDeadlineSeconds``; (phase, message)."""
+        spec = record.manifest["spec"]
+        main = asyncio.ensure_future(
+            run.execute(
+                record.name,
+                record.name,
+                spec.get("entrypoint", ""),
+                spec.get("arguments") or {},
+                "",
+                [],
+            )
+        )
+        run.main_task = main
+        waiters: list[asyncio.Future[Any]] = [main]
+        deadline = spec.get("activeDeadlineSeconds")
+        if deadline not in (None, ""):
+            started = parse_time(record.status.get("startedAt")) or self.clock.now()
+            left = float(deadline) - (self.clock.now() - started).total_seconds()
+            waiters.append(asyncio.ensure_future(self.clock.sleep(max(0.0, left))))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            for w in waiters:
+                w.cancel()
+            raise  # the engine is closing; the workflow resumes on the next start
+        for w in waiters[1:]:
+            w.cancel()
+        shutdown = str(spec.get("shutdown") or "")
+        if not main.done():  # the deadline passed
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await main
+            self._fail_unfinished(record, run, DEADLINE_POD, DEADLINE_STEP)
+            return "Failed", DEADLINE_STEP
+        if main.cancelled():
+            if not shutdown:
+                raise asyncio.CancelledError
+            message = f"workflow shutdown with strategy: {shutdown}"
+            self._fail_unfinished(record, run, message, message)
+            return "Failed", f"Stopped with strategy '{shutdown}'"
+        root = main.result()
+        phase = {Phase.SKIPPED: "Succeeded", Phase.OMITTED: "Succeeded"}.get(
+            root.phase, str(root.phase)
+        )
+        return phase, "" if root.phase == Phase.SUCCEEDED else root.message
+
+    async def _exit_handler(
+        self, record: WorkflowRecord, run: WorkflowRun, phase: str, message: str
+    ) -> tuple[str, str]:
+        """Run ``spec.onExit`` (or ``hooks.exit``) with ``workflow.status`` set, as Argo does."""
+        spec = record.manifest["spec"]
+        hook = (spec.get("hooks") or {}).get("exit") or {}
+        template = spec.get("onExit") or hook.get("template")
+        if not template or spec.get("shutdown") == "Terminate":
+            return phase, message
+        run.exit_status = phase
+        arguments = hook.get("arguments") or spec.get("arguments") or {}
+        name = f"{record.name}.onExit"
+        task = asyncio.ensure_future(run.execute(name, name, template, arguments, "", []))
+        run.main_task = task
+        try:
+            node = await task
+        except asyncio.CancelledError:
+            if spec.get("shutdown") != "Terminate":
+                raise
+            self._fail_unfinished(record, run, TERMINATED, TERMINATED)
+            return "Failed", "Stopped with strategy 'Terminate'"
+        if phase == "Succeeded" and node.phase in (Phase.FAILED, Phase.ERROR):
+            return str(node.phase), node.message
+        return phase, message
+
+    def _fail_unfinished(
+        self, record: WorkflowRecord, run: WorkflowRun, pod_message: str, message: str
+    ) -> None:
         now = self.clock.now().replace(microsecond=0)
         for node in run.nodes.values():
             if not node.fulfilled:
                 node.phase = Phase.FAILED
-                node.message = f"workflow shutdown with strategy: {strategy}"
+                node.message = pod_message if node.type == NodeType.POD else message
                 node.finished_at = now
                 self.store.save_node(record.uid, node)
-        record.status["phase"] = "Failed"
-        record.status["message"] = f"Stopped with strategy '{strategy}'"
 
     def _save_status(self, record: WorkflowRecord, run: WorkflowRun) -> None:
         status = record.status
@@ -326,9 +392,8 @@ class Engine:
         if spec.get("shutdown"):
             run.spec["shutdown"] = spec["shutdown"]
             run.record.manifest["spec"]["shutdown"] = spec["shutdown"]
-            task = self.tasks.get(uid)
-            if task is not None:
-                task.cancel()
+            if run.main_task is not None and not run.main_task.done():
+                run.main_task.cancel()
             return
         if spec.get("suspend") and not run.spec.get("suspend"):
             run.suspend()

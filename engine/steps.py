@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from engine.hooks import fire, run_exit_hook
 from engine.loops import expanded_name
 from engine.status import Node, NodeType, Phase
 from engine.templating import Scope, UnresolvedError, resolve, unresolved
@@ -23,14 +24,14 @@ def continues_on(step: dict[str, Any], phase: Phase) -> bool:
 
 def resolve_call(step: dict[str, Any], scope: Scope, deferred: tuple[str, ...]) -> dict[str, Any]:
     """A step or task with its variables substituted; an inline template is left to its node."""
-    body = {k: v for k, v in step.items() if k != "inline"}
+    later = ("inline", "hooks", "onExit")  # resolved by their own node, or after the step
+    body = {k: v for k, v in step.items() if k not in later}
     out: dict[str, Any] = resolve(body, scope, deferred)
     if not deferred:
         left = unresolved(out)
         if left:
             raise UnresolvedError(left[0])
-    if "inline" in step:
-        out["inline"] = step["inline"]
+    out.update({k: step[k] for k in later if k in step})
     return out
 
 
@@ -41,8 +42,31 @@ async def call(
     display: str,
     boundary_id: str,
     parents: list[str],
+    scope: Scope | None = None,
+    prefix: str = "steps",
 ) -> Node:
-    """Run one (already expanded and resolved) step or task: its ``when``, then its template."""
+    """Run one (already expanded and resolved) step or task: its ``when``, its template, then
+    its lifecycle hooks (expression hooks at its start and end, the exit hook last)."""
+    node = await _call(run, spec, name, display, boundary_id, parents, scope, prefix)
+    if scope is not None and (spec.get("hooks") or spec.get("onExit")):
+        from engine.operator import step_scope_values
+
+        own = scope.child(step_scope_values(prefix, spec["name"], node, run.nodes))
+        await fire(run, node.name, spec.get("hooks") or {}, own, boundary_id, [node.id])
+        await run_exit_hook(run, spec, node, display, own, boundary_id)
+    return node
+
+
+async def _call(
+    run: WorkflowRun,
+    spec: dict[str, Any],
+    name: str,
+    display: str,
+    boundary_id: str,
+    parents: list[str],
+    scope: Scope | None,
+    prefix: str,
+) -> Node:
     from engine.operator import NodeError
 
     template = spec.get("template") or (spec.get("inline") or {}).get("name", "") or ""
@@ -60,10 +84,24 @@ async def call(
     if spec.get("templateRef"):
         node = run.ensure_node(name, display, NodeType.POD, template, boundary_id, parents)
         return run.finish(node, Phase.ERROR, "templateRef is not supported yet")
-    return await run.execute(
-        name, display, template, spec.get("arguments") or {}, boundary_id, parents,
-        inline=spec.get("inline"),
-    )  # fmt: skip
+    execution = asyncio.ensure_future(
+        run.execute(
+            name,
+            display,
+            template,
+            spec.get("arguments") or {},
+            boundary_id,
+            parents,
+            inline=spec.get("inline"),
+        )
+    )
+    hooks = spec.get("hooks") or {}
+    if scope is not None and any(k != "exit" for k in hooks):
+        running = scope.child({f"{prefix}.{spec['name']}.status": "Running"})
+        await asyncio.sleep(0)  # let the step's node exist before its hooks hang under it
+        node_id = run.by_name[name].id if name in run.by_name else boundary_id
+        await fire(run, name, hooks, running, boundary_id, [node_id])
+    return await execution
 
 
 async def expand(
@@ -73,6 +111,7 @@ async def expand(
     base_name: str,
     boundary_id: str,
     parents: list[str],
+    prefix: str = "steps",
 ) -> tuple[list[Node], bool]:
     """Run a step (or task) with its loop expanded; returns its nodes and whether it looped."""
     from engine.operator import NodeError
@@ -93,7 +132,9 @@ async def expand(
                                    step.get("template", ""), boundary_id, parents)  # fmt: skip
             return [run.finish(node, Phase.ERROR, str(exc))], False
         return [
-            await call(run, spec, f"{base_name}.{display}", display, boundary_id, parents)
+            await call(
+                run, spec, f"{base_name}.{display}", display, boundary_id, parents, scope, prefix
+            )
         ], False
 
     async def one(i: int, item: Any) -> Node:
@@ -105,7 +146,10 @@ async def expand(
             node = run.ensure_node(child_name, child_display, NodeType.POD,
                                    step.get("template", ""), boundary_id, parents)  # fmt: skip
             return run.finish(node, Phase.ERROR, str(exc))
-        return await call(run, spec, child_name, child_display, boundary_id, parents)
+        item_scope = scope.child({"item": item})
+        return await call(
+            run, spec, child_name, child_display, boundary_id, parents, item_scope, prefix
+        )
 
     nodes = list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))
     return nodes, True

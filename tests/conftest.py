@@ -34,3 +34,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class FakeClock:
+    """A clock whose sleeps return at once and move time forward; records what was slept."""
+
+    def __init__(self) -> None:
+        from datetime import UTC, datetime
+
+        self.t = datetime.now(UTC).replace(microsecond=0)
+        self.sleeps: list[float] = []
+
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+        from datetime import timedelta
+
+        self.sleeps.append(seconds)
+        self.t += timedelta(seconds=seconds)
+        await asyncio.sleep(0)

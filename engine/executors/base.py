@@ -47,6 +47,7 @@ class PodResult:
     files: dict[str, str | None] = field(default_factory=dict)  # path → content (None: missing)
     artifacts: dict[str, bool] = field(default_factory=dict)  # name → saved (False: missing)
     error: str | None = None  # the pod could not run at all (missing executable, ...)
+    deadline: bool = False  # killed because its deadline passed
 
 
 class Executor(Protocol):

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.status import Node
 from engine.store.base import WorkflowRecord
+from sluice.core.errors import ConflictError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workflows (
@@ -58,22 +59,27 @@ class SQLiteStore:
             self._db.execute(sql, args)
 
     def create(self, record: WorkflowRecord) -> None:
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO workflows (uid, namespace, name, manifest, status, phase,"
-                " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.uid,
-                    record.namespace,
-                    record.name,
-                    json.dumps(record.manifest),
-                    json.dumps(record.status),
-                    record.phase,
-                    record.idempotency_key,
-                ),
-            )
-            for node in record.nodes.values():
-                self._put_node(record.uid, node)
+        try:
+            with self._lock, self._db:
+                self._db.execute(
+                    "INSERT INTO workflows (uid, namespace, name, manifest, status, phase,"
+                    " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.uid,
+                        record.namespace,
+                        record.name,
+                        json.dumps(record.manifest),
+                        json.dumps(record.status),
+                        record.phase,
+                        record.idempotency_key,
+                    ),
+                )
+                for node in record.nodes.values():
+                    self._put_node(record.uid, node)
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(
+                f"workflow {record.namespace}/{record.name} cannot be created: {exc}"
+            ) from exc
 
     def save_manifest(self, uid: str, manifest: dict[str, Any]) -> None:
         """Store a changed manifest; the generation tells its running owner to look again."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 
 from engine.service import Engine
 from engine.submit import SubmitOptions
@@ -40,9 +41,40 @@ def test_every_example_has_expectations() -> None:
 async def test_example(engine: Engine, filename: str) -> None:
     expect: Expect = EXPECTATIONS[filename]
     manifest = yaml.safe_load((EXAMPLES_DIR / filename).read_text())
-    record = await engine.submit(
-        manifest, SubmitOptions(parameters=dict(expect.parameters)), where=filename
-    )
+    parameters = dict(expect.parameters)
+    runner = None
+    if expect.http_server:
+        runner, url = await _serve_hello()
+        parameters["url"] = url
+    try:
+        await _run_example(engine, filename, expect, manifest, parameters)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def _serve_hello() -> tuple[web.AppRunner, str]:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text=f"hello {request.headers.get('x-header-name', '')}")
+
+    app = web.Application()
+    app.router.add_get("/get", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}/get"
+
+
+async def _run_example(
+    engine: Engine,
+    filename: str,
+    expect: Expect,
+    manifest: dict[str, Any],
+    parameters: dict[str, str],
+) -> None:
+    record = await engine.submit(manifest, SubmitOptions(parameters=parameters), where=filename)
     if expect.resume:
         await _resume_when_suspended(engine, record.name)
     wf = await asyncio.wait_for(engine.wait("default", record.name), 60)

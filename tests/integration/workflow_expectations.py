@@ -45,6 +45,9 @@ class Expect:
     resume: bool = False
     # for random examples: at least one group of displayNames all Succeeded
     one_of: tuple[tuple[str, ...], ...] = ()
+    # the test serves GET /get on loopback (answering "hello" when x-header-name is set) and
+    # passes its URL as -p url=...
+    http_server: bool = False
 
 
 def _all(phase: str, *names: str) -> dict[str, str]:
@@ -187,5 +190,43 @@ EXPECTATIONS: dict[str, Expect] = {
             "hello world",
         ),
         node_phases=_all(SUCCEEDED, "generate", "print"),
+    ),
+    # --- failure handling (engine part 2) ---
+    "retry-backoff.yaml": Expect(logs=("try 0", "try 1", "try 2")),
+    "retry-with-steps.yaml": Expect(
+        node_phases={
+            "hello1": SUCCEEDED,
+            "hello1(0)": FAILED,
+            "hello1(1)": SUCCEEDED,
+            "hello2a(0)": FAILED,
+            "hello2a(1)": SUCCEEDED,
+            "hello2b(0)": FAILED,
+            "hello2b(1)": SUCCEEDED,
+        },
+    ),
+    "exit-handlers.yaml": Expect(
+        phase=FAILED,
+        logs=("intentional failure", "boohoo!", "send e-mail:", "Failed steps [{"),
+        node_phases={"notify": SUCCEEDED, "celebrate": SKIPPED, "cry": SUCCEEDED},
+    ),
+    "exit-handler-step-level.yaml": Expect(
+        logs=("hello1", "hello2a", "hello2b", "step cleanup"),
+        node_phases={
+            "hello1.onExit": SUCCEEDED,
+            "hello2a.onExit": SUCCEEDED,
+            "hello2b.onExit": SUCCEEDED,
+        },
+    ),
+    "timeouts-workflow.yaml": Expect(phase=FAILED, logs=("sleeping for 1m",)),
+    "timeouts-step.yaml": Expect(phase=FAILED, logs=("sleeping for 1m",)),
+    "retry-notify-on-failure.yaml": Expect(
+        parameters={"fail-times": "1"},
+        logs=("loading data/example.json try 0", "loading data/example.json try 1"),
+        node_phases={"load(0)": FAILED, "load(1)": SUCCEEDED, "notify-failure": SKIPPED},
+    ),
+    "http-hello-world.yaml": Expect(
+        http_server=True,
+        results={"get-google-homepage": "hello test-value"},
+        node_phases={"get-google-homepage": SUCCEEDED},
     ),
 }
