@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine import govaluate, loops
 from engine.clock import Clock
@@ -33,6 +34,7 @@ from engine.pods import (
 from engine.status import Node, NodeType, Phase, fmt_time, node_id, parse_time, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.templating import Lazy, Scope, UnresolvedError, resolve, to_text, unresolved
+from sluice.core.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,23 @@ class NodeError(Exception):
     """The node cannot run: it ends in phase Error with this message."""
 
 
+class TemplateSource(Protocol):
+    """Stored WorkflowTemplates and ClusterWorkflowTemplates, by kind, namespace and name."""
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]: ...
+
+
+# The parallelism limits of the steps/dag templates a pod runs under, outermost first.
+POD_LIMITS: contextvars.ContextVar[tuple[asyncio.Semaphore, ...]] = contextvars.ContextVar(
+    "pod_limits", default=()
+)
+
+# The templates that names resolve in while a templateRef'd template runs (its owner's).
+TEMPLATE_SCOPE: contextvars.ContextVar[dict[str, dict[str, Any]] | None] = contextvars.ContextVar(
+    "template_scope", default=None
+)
+
+
 @dataclass
 class OperatorContext:
     store: WorkflowStore
@@ -52,6 +71,7 @@ class OperatorContext:
     data_dir: Path
     images: dict[str, Any] = field(default_factory=dict)
     slots: asyncio.Semaphore | None = None  # controller-wide parallelism
+    templates: TemplateSource | None = None
 
 
 @dataclass
@@ -239,10 +259,32 @@ class WorkflowRun:
 
     # ---- templates ---------------------------------------------------------------------------
     def template(self, name: str) -> dict[str, Any]:
-        tmpl = self.templates.get(name)
+        """A template by name, in the scope of the template being run (a WorkflowTemplate's own
+        templates when it was reached through templateRef, else the workflow's)."""
+        scope = TEMPLATE_SCOPE.get()
+        tmpl = (scope if scope is not None else self.templates).get(name)
         if tmpl is None:
             raise NodeError(f"template '{name}' not found")
         return tmpl
+
+    def ref_template(self, ref: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The template a ``templateRef`` names, and the templates of its WorkflowTemplate."""
+        if self.ctx.templates is None:
+            raise NodeError("templateRef needs stored WorkflowTemplates, and none are available")
+        cluster = bool(ref.get("clusterScope"))
+        kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+        namespace = "" if cluster else self.record.namespace
+        try:
+            owner = self.ctx.templates.get(kind, namespace, str(ref.get("name", "")))
+        except NotFoundError as exc:
+            raise NodeError(str(exc)) from exc
+        templates = {t["name"]: t for t in (owner.get("spec") or {}).get("templates") or []}
+        tmpl = templates.get(str(ref.get("template", "")))
+        if tmpl is None:
+            raise NodeError(
+                f"template {ref.get('template')} not found in {kind.lower()} {ref.get('name')}"
+            )
+        return tmpl, templates
 
     def bind_inputs(
         self, tmpl: dict[str, Any], arguments: dict[str, Any]
@@ -378,14 +420,20 @@ class WorkflowRun:
         if type_ == NodeType.POD and kind in ("container", "script"):
             node.pod_name = pod
             return await self.run_pod(node, tmpl)
-        if kind == "steps":
+        if kind in ("steps", "dag"):
+            from engine.dag import run_dag
             from engine.steps import run_steps
 
-            return await run_steps(self, node, tmpl, scope)
-        if kind == "dag":
-            from engine.dag import run_dag
-
-            return await run_dag(self, node, tmpl, scope)
+            token = None
+            if tmpl.get("parallelism"):
+                limit = asyncio.Semaphore(int(tmpl["parallelism"]))
+                token = POD_LIMITS.set((*POD_LIMITS.get(), limit))
+            try:
+                runner = run_steps if kind == "steps" else run_dag
+                return await runner(self, node, tmpl, scope)
+            finally:
+                if token is not None:
+                    POD_LIMITS.reset(token)
         if kind == "suspend":
             return await self.run_suspend(node, tmpl)
         if kind == "http":
@@ -432,7 +480,7 @@ class WorkflowRun:
         except PodBuildError as exc:
             return self.finish(node, Phase.ERROR, str(exc))
         await self._unsuspended.wait()
-        async with _Slots(self.ctx.slots, self._parallelism):
+        async with _Slots(self.ctx.slots, self._parallelism, *POD_LIMITS.get()):
             node.phase = Phase.RUNNING
             node.started_at = self.ctx.clock.now().replace(microsecond=0)
             self.save(node)

@@ -22,7 +22,8 @@ from typing import IO, Any
 from engine.clock import Clock, SystemClock
 from engine.executors.base import Executor
 from engine.hooks import run_hooks
-from engine.operator import OperatorContext, WorkflowRun
+from engine.merge import apply_defaults, apply_template_ref
+from engine.operator import OperatorContext, TemplateSource, WorkflowRun
 from engine.status import NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
@@ -44,6 +45,7 @@ class EngineConfig:
     images: dict[str, Any] = field(default_factory=dict)
     parallelism: int | None = None
     namespace: str = DEFAULT_NAMESPACE
+    workflow_defaults: dict[str, Any] | None = None
 
 
 def validate_workflow(manifest: dict[str, Any], where: str) -> None:
@@ -81,6 +83,7 @@ class Engine:
             images=config.images,
             slots=slots,
         )
+        self.templates: TemplateSource | None = None
         self.runs: dict[str, WorkflowRun] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, IO[str]] = {}
@@ -138,7 +141,23 @@ class Engine:
     def prepare(
         self, manifest: dict[str, Any], opts: SubmitOptions | None = None, where: str = "<input>"
     ) -> dict[str, Any]:
-        wf = apply_options(manifest, opts or SubmitOptions(), where)
+        """The workflow as it will run: controller defaults, its workflowTemplateRef filled in,
+        the submit options applied, then validated."""
+        wf = apply_defaults(manifest, self.config.workflow_defaults)
+        ref = (wf.get("spec") or {}).get("workflowTemplateRef")
+        if ref:
+            cluster = bool(ref.get("clusterScope"))
+            kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+            meta = wf.get("metadata") or {}
+            namespace = "" if cluster else (meta.get("namespace") or self.config.namespace)
+            if self.templates is None:
+                raise SpecError([f"{where}: spec.workflowTemplateRef: no template store"])
+            try:
+                owner = self.templates.get(kind, namespace, str(ref.get("name", "")))
+            except NotFoundError as exc:
+                raise SpecError([f"{where}: spec.workflowTemplateRef: {exc}"]) from exc
+            wf = apply_template_ref(wf, owner)
+        wf = apply_options(wf, opts or SubmitOptions(), where)
         validate_workflow(wf, where)
         return wf
 

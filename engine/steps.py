@@ -67,7 +67,7 @@ async def _call(
     scope: Scope | None,
     prefix: str,
 ) -> Node:
-    from engine.operator import NodeError
+    from engine.operator import TEMPLATE_SCOPE, NodeError
 
     template = spec.get("template") or (spec.get("inline") or {}).get("name", "") or ""
     when = spec.get("when")
@@ -81,20 +81,32 @@ async def _call(
     except NodeError as exc:
         node = run.ensure_node(name, display, NodeType.SKIPPED, template, boundary_id, parents)
         return run.finish(node, Phase.ERROR, str(exc))
+    inline = spec.get("inline")
+    token = None
     if spec.get("templateRef"):
-        node = run.ensure_node(name, display, NodeType.POD, template, boundary_id, parents)
-        return run.finish(node, Phase.ERROR, "templateRef is not supported yet")
-    execution = asyncio.ensure_future(
-        run.execute(
-            name,
-            display,
-            template,
-            spec.get("arguments") or {},
-            boundary_id,
-            parents,
-            inline=spec.get("inline"),
-        )
-    )
+        ref = spec["templateRef"]
+        template = str(ref.get("template", ""))
+        try:
+            inline, owner_templates = run.ref_template(ref)
+        except NodeError as exc:
+            node = run.ensure_node(name, display, NodeType.POD, template, boundary_id, parents)
+            return run.finish(node, Phase.ERROR, str(exc))
+        token = TEMPLATE_SCOPE.set(owner_templates)
+    try:
+        execution = asyncio.ensure_future(
+            run.execute(
+                name,
+                display,
+                template,
+                spec.get("arguments") or {},
+                boundary_id,
+                parents,
+                inline=inline,
+            )
+        )  # the task keeps the template scope it was created in
+    finally:
+        if token is not None:
+            TEMPLATE_SCOPE.reset(token)
     hooks = spec.get("hooks") or {}
     if scope is not None and any(k != "exit" for k in hooks):
         running = scope.child({f"{prefix}.{spec['name']}.status": "Running"})

@@ -16,5 +16,6 @@ def build_engine(settings: Settings) -> Engine:
         data_dir=settings.data_dir,
         images=settings.images,
         parallelism=settings.parallelism,
+        workflow_defaults=settings.controller.get("workflowDefaults"),
     )
     return Engine(store, executor, config)

@@ -75,6 +75,12 @@ def _controller_config(path: Path) -> dict[str, Any]:
             entry.setdefault("command", entry.pop("entrypoint"))
         if "cmd" in entry:
             entry.setdefault("args", entry.pop("cmd"))
+    defaults = doc.get("workflowDefaults")
+    if isinstance(defaults, str):  # the ConfigMap form holds it as a YAML string
+        defaults = yaml.safe_load(defaults)
+        doc["workflowDefaults"] = defaults
+    if defaults is not None and not isinstance(defaults, dict):
+        raise SpecError([f"{path}: workflowDefaults: expected a Workflow (metadata, spec)"])
     return doc
 
 

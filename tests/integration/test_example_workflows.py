@@ -88,6 +88,8 @@ async def _run_example(
     logs = _logs(engine, wf)
     for line in expect.logs:
         assert line in logs, f"{line!r} not in logs:\n{logs}"
+    for line in expect.forbid_logs:
+        assert line not in logs, f"{line!r} in logs:\n{logs}"
     for display, result in expect.results.items():
         assert by_name[display].get("outputs", {}).get("result") == result, display
     for display, phase in expect.node_phases.items():

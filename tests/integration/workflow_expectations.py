@@ -48,6 +48,8 @@ class Expect:
     # the test serves GET /get on loopback (answering "hello" when x-header-name is set) and
     # passes its URL as -p url=...
     http_server: bool = False
+    # substrings that must not appear in the logs
+    forbid_logs: tuple[str, ...] = ()
 
 
 def _all(phase: str, *names: str) -> dict[str, str]:
@@ -229,4 +231,8 @@ EXPECTATIONS: dict[str, Expect] = {
         results={"get-google-homepage": "hello test-value"},
         node_phases={"get-google-homepage": SUCCEEDED},
     ),
+    "parallelism-limit.yaml": Expect(
+        logs=("running: 1", "running: 2"), forbid_logs=("running: 3",)
+    ),
+    "parallelism-nested.yaml": Expect(logs=("step 1-a", "step 4-d")),
 }
