@@ -9,7 +9,6 @@ returned as it is, so walking a workflow again after a restart resumes it where 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import copy
 import json
@@ -21,18 +20,11 @@ from typing import Any, Protocol
 
 from engine import govaluate, loops
 from engine.clock import Clock
-from engine.executors.base import Executor, PodResult, PodSpec
+from engine.executors.base import Executor
 from engine.objects import LocalObjects
-from engine.pods import (
-    PodBuildError,
-    bind_volumes,
-    collect_outputs,
-    input_artifacts,
-    make_pod,
-    resolve_env,
-)
 from engine.status import Node, NodeType, Phase, fmt_time, node_id, parse_time, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
+from engine.sync import SyncManager
 from engine.templating import Lazy, Scope, UnresolvedError, resolve, to_text, unresolved
 from sluice.core.errors import NotFoundError
 
@@ -72,6 +64,7 @@ class OperatorContext:
     images: dict[str, Any] = field(default_factory=dict)
     slots: asyncio.Semaphore | None = None  # controller-wide parallelism
     templates: TemplateSource | None = None
+    sync: SyncManager | None = None
 
 
 @dataclass
@@ -417,21 +410,76 @@ class WorkflowRun:
         if call.inputs and node.inputs != call.inputs:
             node.inputs = call.inputs
             self.save(node)
-        if type_ == NodeType.POD and kind in ("container", "script"):
+        sync = tmpl.get("synchronization")
+        if sync and self.ctx.sync is not None and not node.fulfilled:
+            return await self._synchronized(node, sync, kind, tmpl, scope, pod)
+        return await self._dispatch(node, kind, type_, tmpl, scope, pod)
+
+    async def _synchronized(
+        self,
+        node: Node,
+        sync: dict[str, Any],
+        kind: str,
+        tmpl: dict[str, Any],
+        scope: Scope,
+        pod: str,
+    ) -> Node:
+        """Hold the template's mutexes/semaphores while its node runs (Argo's messages while
+        it waits)."""
+        assert self.ctx.sync is not None
+
+        def waiting(message: str) -> None:
+            node.message = message
+            self.save(node)
+
+        try:
+            lease = await self.ctx.sync.acquire(
+                f"{self.record.namespace}/{self.name}/{node.id}",
+                self.record.namespace,
+                sync,
+                priority=int(self.spec.get("priority") or 0),
+                on_wait=waiting,
+            )
+        except ValueError as exc:
+            return self.finish(node, Phase.ERROR, str(exc))
+        try:
+            if node.message.startswith("Waiting for"):
+                node.message = ""
+                self.save(node)
+            type_ = node.type
+            return await self._dispatch(node, kind, type_, tmpl, scope, pod)
+        finally:
+            self.ctx.sync.release(lease)
+
+    async def _dispatch(
+        self,
+        node: Node,
+        kind: str,
+        type_: NodeType,
+        tmpl: dict[str, Any],
+        scope: Scope,
+        pod: str,
+    ) -> Node:
+        if type_ == NodeType.POD and kind in ("container", "script", "containerSet"):
             node.pod_name = pod
             return await self.run_pod(node, tmpl)
         if kind in ("steps", "dag"):
             from engine.dag import run_dag
+            from engine.podrun import DAEMONS, stop_daemons
             from engine.steps import run_steps
 
             token = None
             if tmpl.get("parallelism"):
                 limit = asyncio.Semaphore(int(tmpl["parallelism"]))
                 token = POD_LIMITS.set((*POD_LIMITS.get(), limit))
+            daemons: list[Any] = []
+            daemons_token = DAEMONS.set(daemons)
             try:
                 runner = run_steps if kind == "steps" else run_dag
                 return await runner(self, node, tmpl, scope)
             finally:
+                await stop_daemons(self, daemons)
+                DAEMONS.reset(daemons_token)
                 if token is not None:
                     POD_LIMITS.reset(token)
         if kind == "suspend":
@@ -444,78 +492,9 @@ class WorkflowRun:
 
     # ---- leaves ------------------------------------------------------------------------------
     async def run_pod(self, node: Node, tmpl: dict[str, Any]) -> Node:
-        pods_dir = self.ctx.data_dir / "pods" / self.record.uid
-        pod_dir = pods_dir / node.pod_name
-        log_path = self.ctx.data_dir / "logs" / self.record.uid / f"{node.pod_name}.log"
-        node.log_path = str(log_path)
-        try:
-            container = tmpl.get("container") or tmpl.get("script") or {}
-            volumes = {v["name"]: v for v in self.spec.get("volumes") or []}
-            volumes.update({v["name"]: v for v in tmpl.get("volumes") or []})
-            for claim in self.spec.get("volumeClaimTemplates") or []:
-                cname = (claim.get("metadata") or {}).get("name")
-                if cname:
-                    volumes[cname] = {"name": cname, "claimTemplate": True}
-            bindings = bind_volumes(
-                container,
-                volumes,
-                shared_dir=self.ctx.data_dir / "volumes" / self.record.uid,
-                pod_dir=pod_dir,
-                claims_dir=self.ctx.data_dir / "volumes" / "claims",
-                objects=self.objects,
-            )
-            bindings += input_artifacts(tmpl, self.artifacts_root, pod_dir)
-            env = resolve_env(container, self.objects)
-            spec = make_pod(
-                tmpl,
-                name=node.pod_name,
-                workflow_uid=self.record.uid,
-                namespace=self.record.namespace,
-                images=self.ctx.images,
-                env=env,
-                volumes=bindings,
-                log_path=str(log_path),
-                artifact_dir=str(self.artifacts_root / self.artifact_key(node)),
-            )
-        except PodBuildError as exc:
-            return self.finish(node, Phase.ERROR, str(exc))
-        await self._unsuspended.wait()
-        async with _Slots(self.ctx.slots, self._parallelism, *POD_LIMITS.get()):
-            node.phase = Phase.RUNNING
-            node.started_at = self.ctx.clock.now().replace(microsecond=0)
-            self.save(node)
-            result = await self._run_bounded(spec, tmpl)
-        outputs, error = collect_outputs(tmpl, result, self.artifact_key(node))
-        node.outputs = outputs or None
-        if result.deadline:
-            return self.finish(node, Phase.FAILED, result.error or DEADLINE_EXCEEDED)
-        if result.error is not None:
-            return self.finish(node, Phase.ERROR, result.error)
-        if result.exit_code != 0:
-            return self.finish(node, Phase.FAILED, f"Error (exit code {result.exit_code})")
-        if error:
-            return self.finish(node, Phase.ERROR, error)
-        self.record_globals(outputs)
-        return self.finish(node, Phase.SUCCEEDED)
+        from engine.podrun import run_pod
 
-    async def _run_bounded(self, spec: PodSpec, tmpl: dict[str, Any]) -> PodResult:
-        """Run the pod, killing it when its ``activeDeadlineSeconds``/``timeout`` passes."""
-        limit = template_deadline(tmpl)
-        if limit is None:
-            return await self.ctx.executor.run(spec)
-        pod = asyncio.ensure_future(self.ctx.executor.run(spec))
-        timer = asyncio.ensure_future(self.ctx.clock.sleep(limit))
-        try:
-            await asyncio.wait([pod, timer], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            if not pod.done():
-                pod.cancel()
-        if pod.cancelled() or not pod.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await pod
-            return PodResult(exit_code=None, error=DEADLINE_EXCEEDED, deadline=True)
-        return pod.result()
+        return await run_pod(self, node, tmpl)
 
     @property
     def artifacts_root(self) -> Path:
@@ -618,9 +597,6 @@ class WorkflowRun:
             "Daemoned": daemoned,
             "Completed": phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.ERROR),
         }[check]
-
-
-DEADLINE_EXCEEDED = "Pod was active on the node longer than the specified deadline"
 
 
 def template_deadline(tmpl: dict[str, Any]) -> float | None:

@@ -212,8 +212,13 @@ def make_pod(
     volumes: list[VolumeBinding],
     log_path: str,
     artifact_dir: str = "",
+    container: dict[str, Any] | None = None,
 ) -> PodSpec:
-    container = main_container(tmpl)
+    """The PodSpec of one of the pod's containers: the main one unless ``container`` is given
+    (an init container, a sidecar or a member of a container set)."""
+    is_main = container is None
+    if container is None:
+        container = main_container(tmpl)
     command = [str(c) for c in container.get("command") or []]
     if not command:
         image_cfg = images.get(container.get("image", "")) or {}
@@ -237,10 +242,11 @@ def make_pod(
         env=env,
         working_dir=container.get("workingDir"),
         volumes=volumes,
-        script=tmpl["script"].get("source", "") if tmpl.get("script") else None,
-        output_paths=output_paths(tmpl),
+        script=tmpl["script"].get("source", "") if is_main and tmpl.get("script") else None,
+        output_paths=output_paths(tmpl) if is_main else [],
+        container=container.get("name", "main") if not is_main else "main",
         requests=requests,
         log_path=log_path,
-        output_artifacts=output_artifacts(tmpl),
+        output_artifacts=output_artifacts(tmpl) if is_main else {},
         artifact_dir=artifact_dir,
     )

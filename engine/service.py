@@ -23,10 +23,12 @@ from engine.clock import Clock, SystemClock
 from engine.executors.base import Executor
 from engine.hooks import run_hooks
 from engine.merge import apply_defaults, apply_template_ref
+from engine.objects import LocalObjects, ObjectError
 from engine.operator import OperatorContext, TemplateSource, WorkflowRun
 from engine.status import NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
+from engine.sync import Lease, SyncManager
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.resources import RawResource
 
@@ -46,6 +48,8 @@ class EngineConfig:
     parallelism: int | None = None
     namespace: str = DEFAULT_NAMESPACE
     workflow_defaults: dict[str, Any] | None = None
+    # semaphore limits by ConfigMap name and key, before the local ConfigMap files
+    semaphores: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def validate_workflow(manifest: dict[str, Any], where: str) -> None:
@@ -84,11 +88,23 @@ class Engine:
             slots=slots,
         )
         self.templates: TemplateSource | None = None
+        self.sync = SyncManager(self._semaphore_limit)
+        self.ctx.sync = self.sync
         self.runs: dict[str, WorkflowRun] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, IO[str]] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._poller: asyncio.Task[None] | None = None
+
+    def _semaphore_limit(self, namespace: str, config_map: str, key: str) -> int:
+        """A semaphore's limit: the config's ``semaphores`` map, else the local ConfigMap."""
+        configured = (self.config.semaphores.get(config_map) or {}).get(key)
+        if configured is not None:
+            return int(configured)
+        try:
+            return int(LocalObjects(self.config.data_dir).get("configmap", config_map, key))
+        except ObjectError as exc:
+            raise ValueError(f"semaphore limit: {exc}") from exc
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -219,8 +235,13 @@ class Engine:
                 status["phase"] = "Running"
             status.setdefault("startedAt", fmt_time(self.clock.now()))
             self._save_status(record, run)
-            await run_hooks(run, "Running")
-            phase, message = await self._main(record, run)
+            lease = await self._workflow_lock(record, run)
+            try:
+                await run_hooks(run, "Running")
+                phase, message = await self._main(record, run)
+            finally:
+                if lease is not None:
+                    self.sync.release(lease)
             phase, message = await self._exit_handler(record, run, phase, message)
             await run_hooks(run, phase)
             status["phase"] = phase
@@ -240,6 +261,31 @@ class Engine:
         self.store.save_manifest(record.uid, record.manifest)
         self._save_status(record, run)
         self._unlock(record.uid)
+
+    async def _workflow_lock(self, record: WorkflowRecord, run: WorkflowRun) -> Lease | None:
+        """Workflow-level ``synchronization``: wait (Pending, with Argo's message) for its locks."""
+        sync = record.manifest["spec"].get("synchronization")
+        if not sync:
+            return None
+        status = record.status
+
+        def waiting(message: str) -> None:
+            status["phase"] = "Pending"
+            status["message"] = message
+            self._save_status(record, run)
+
+        lease = await self.sync.acquire(
+            f"{record.namespace}/{record.name}", record.namespace, sync,
+            priority=int(record.manifest["spec"].get("priority") or 0),
+            created=(parse_time(record.manifest["metadata"].get("creationTimestamp"))
+                     or self.clock.now()).timestamp(),
+            on_wait=waiting,
+        )  # fmt: skip
+        if status.get("phase") == "Pending":
+            status["phase"] = "Running"
+            status.pop("message", None)
+            self._save_status(record, run)
+        return lease
 
     async def _main(self, record: WorkflowRecord, run: WorkflowRun) -> tuple[str, str]:
         """Run the entrypoint, bounded by ``activeDeadlineSeconds``; (phase, message)."""

@@ -17,5 +17,6 @@ def build_engine(settings: Settings) -> Engine:
         images=settings.images,
         parallelism=settings.parallelism,
         workflow_defaults=settings.controller.get("workflowDefaults"),
+        semaphores=dict(settings.controller.get("semaphores") or {}),
     )
     return Engine(store, executor, config)

@@ -34,6 +34,7 @@ class PodSpec:
     output_paths: list[str] = field(default_factory=list)  # files to read back after exit
     requests: dict[str, str] = field(default_factory=dict)
     log_path: str = ""
+    container: str = "main"  # which of the pod's containers this is (init, sidecar, set member)
     output_artifacts: dict[str, str] = field(default_factory=dict)  # name → path in the pod
     artifact_dir: str = ""  # where output artifacts are copied to, one entry per name
 
@@ -57,4 +58,6 @@ class Executor(Protocol):
 
     async def run(self, pod: PodSpec) -> PodResult: ...
 
-    async def kill(self, pod_name: str) -> None: ...
+    async def kill(self, pod_name: str, container: str | None = None) -> None:
+        """Kill one container of a pod, or all of them."""
+        ...

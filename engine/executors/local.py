@@ -75,7 +75,7 @@ class LocalExecutor:
         if sandbox and not self._bwrap:
             raise RuntimeError("sandbox requested but bubblewrap (bwrap) is not installed")
         self.sandboxed = self._bwrap is not None
-        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._procs: dict[tuple[str, str], asyncio.subprocess.Process] = {}
         if not self.sandboxed:
             log.warning(
                 "bubblewrap (bwrap) not found: pods run as plain processes, without isolation"
@@ -110,7 +110,7 @@ class LocalExecutor:
                 env[key] = os.environ[key]
         env.update(pod.env)
         command = list(pod.command)
-        script_host = pod_dir / "script"
+        script_host = pod_dir / ("script" if pod.container == "main" else f"script-{pod.container}")
         if pod.script is not None:
             script_host.write_text(pod.script)
             script_host.chmod(0o755)
@@ -183,7 +183,7 @@ class LocalExecutor:
             msg = f"failed to start container: {exc.strerror or exc}"
             log_path.write_text(msg + "\n")
             return PodResult(exit_code=None, error=msg)
-        self._procs[pod.name] = proc
+        self._procs[(pod.name, pod.container)] = proc
         stdout: list[bytes] = []
         try:
             with log_path.open("wb") as sink:
@@ -195,7 +195,7 @@ class LocalExecutor:
             _killpg(proc)
             raise
         finally:
-            self._procs.pop(pod.name, None)
+            self._procs.pop((pod.name, pod.container), None)
         files: dict[str, str | None] = {}
         for path in pod.output_paths:
             host = self._host_path(pod, pod_dir, path)
@@ -210,10 +210,10 @@ class LocalExecutor:
         text = b"".join(stdout)[:RESULT_LIMIT].decode(errors="replace")
         return PodResult(exit_code=code, stdout=text, files=files, artifacts=artifacts)
 
-    async def kill(self, pod_name: str) -> None:
-        proc = self._procs.get(pod_name)
-        if proc is not None:
-            _killpg(proc)
+    async def kill(self, pod_name: str, container: str | None = None) -> None:
+        for (name, member), proc in list(self._procs.items()):
+            if name == pod_name and container in (None, member):
+                _killpg(proc)
 
 
 def _save(source: Path, dest: Path) -> bool:

@@ -42,6 +42,11 @@ async def test_example(engine: Engine, filename: str) -> None:
     expect: Expect = EXPECTATIONS[filename]
     manifest = yaml.safe_load((EXAMPLES_DIR / filename).read_text())
     parameters = dict(expect.parameters)
+    for name, data in expect.configmaps.items():
+        folder = engine.config.data_dir / "configmaps" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for key, value in data.items():
+            (folder / key).write_text(value)
     runner = None
     if expect.http_server:
         runner, url = await _serve_hello()

@@ -50,6 +50,8 @@ class Expect:
     http_server: bool = False
     # substrings that must not appear in the logs
     forbid_logs: tuple[str, ...] = ()
+    # local ConfigMaps the test writes under the data dir first: name -> key -> value
+    configmaps: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _all(phase: str, *names: str) -> dict[str, str]:
@@ -235,4 +237,19 @@ EXPECTATIONS: dict[str, Expect] = {
         logs=("running: 1", "running: 2"), forbid_logs=("running: 3",)
     ),
     "parallelism-nested.yaml": Expect(logs=("step 1-a", "step 4-d")),
+    "synchronization-mutex-wf-level.yaml": Expect(logs=("hello world",)),
+    "synchronization-tmpl-level.yaml": Expect(
+        configmaps={"my-config": {"template": "2"}},
+        logs=("holding:", "acquired lock"),
+        forbid_logs=("holding: 3",),
+    ),
+    "daemon-step.yaml": Expect(
+        logs=("daemon answered 200",),
+        node_phases={"server": SUCCEEDED, "client-a": SUCCEEDED, "client-b": SUCCEEDED},
+    ),
+    "sidecar.yaml": Expect(logs=("sidecar answered 200",)),
+    "container-set.yaml": Expect(
+        logs=("main: hello world",),
+        node_phases={"a": SUCCEEDED, "b": SUCCEEDED, "main": SUCCEEDED},
+    ),
 }
