@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.exprlang_builtins import BUILTINS, type_name
@@ -89,9 +89,27 @@ def _slice_bound(value: Any, default: int, length: int, node: Node) -> int:
     return min(max(value, 0), length)
 
 
+class Duration(dict[str, Any]):
+    """A time difference as expr's Go ``time.Duration`` shows it: ``d.Seconds()`` and so on."""
+
+    def __init__(self, delta: timedelta) -> None:
+        secs = delta.total_seconds()
+        super().__init__(
+            Hours=lambda: secs / 3600,
+            Minutes=lambda: secs / 60,
+            Seconds=lambda: secs,
+            Milliseconds=lambda: int(secs * 1000),
+        )
+        self.delta = delta
+
+
 def _arith(op: str, a: Any, b: Any, node: Node) -> Any:
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         return a + b
+    if isinstance(a, datetime) and isinstance(b, datetime) and op == "-":
+        return Duration(a - b)
+    if isinstance(a, datetime) and isinstance(b, Duration) and op in ("+", "-"):
+        return a + b.delta if op == "+" else a - b.delta
     if not (is_number(a) and is_number(b)):
         raise _mismatch(op, a, b, node)
     if op == "+":

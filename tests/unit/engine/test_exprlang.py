@@ -327,3 +327,12 @@ def test_parse_checks_syntax_without_an_env() -> None:
     parse("steps['flip-coin'].outputs.result == 'heads'")
     with pytest.raises(ExprError, match=re.escape("unexpected token ')' (1:3)")):
         parse("1 )")
+
+
+def test_datetime_difference_is_a_duration() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    env = {"now": now, "last": now - timedelta(seconds=400)}
+    assert evaluate("(now - last).Seconds() > 360", env) is True
+    assert evaluate("(now - last).Minutes()", env) == pytest.approx(400 / 60)
