@@ -51,7 +51,6 @@ async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Sco
     fail_fast = dag.get("failFast", True) is not False
     scope = scope.child()
     done: dict[str, Node] = {}
-    running: dict[asyncio.Future[Node], str] = {}
     stopping = False
 
     def parents_of(name: str) -> list[str]:
@@ -81,28 +80,54 @@ async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Sco
         scope.values.update(step_scope_values("tasks", name, children[0], run.nodes))
         return children[0]
 
+    # Each task is looked at when its last dependency finishes, not on every completion: a
+    # 5,000-task fan-out stays linear.
+    dependents: dict[str, list[str]] = {name: [] for name in tasks}
+    waiting_on: dict[str, int] = {}
+    for name in tasks:
+        deps = [d for d in dict.fromkeys(logic[name][0]) if d in tasks]
+        waiting_on[name] = len(deps)
+        for d in deps:
+            dependents[d].append(name)
+    finished: asyncio.Queue[tuple[str, Node]] = asyncio.Queue()
+    running: set[str] = set()
+    ready = [name for name in tasks if waiting_on[name] == 0]
+
+    def settle(name: str, result: Node) -> None:
+        done[name] = result
+        for child in dependents[name]:
+            waiting_on[child] -= 1
+            if waiting_on[child] == 0:
+                ready.append(child)
+
+    def started(name: str, fut: asyncio.Future[Node]) -> None:
+        fut.add_done_callback(lambda f: finished.put_nowait((name, f.result())))
+
+    failures = 0
     while True:
-        if not stopping:
-            for name in tasks:
-                if name in done or name in running.values():
-                    continue
-                deps, expr = logic[name]
-                if any(d not in done for d in deps if d in tasks):
-                    continue
-                try:
-                    go = not expr or depends_logic.evaluate(
-                        expr, lambda t, c: run.depends_result(done.get(t), c)
-                    )
-                except depends_logic.DependsError as exc:
-                    raise NodeError(str(exc)) from exc
-                if not go:
-                    done[name] = run.ensure_node(
-                        f"{node.name}.{name}", name, NodeType.SKIPPED,
-                        tasks[name].get("template", ""), node.id, parents_of(name),
-                        phase=Phase.OMITTED, message="omitted: depends condition not met",
-                    )  # fmt: skip
-                    continue
-                running[asyncio.ensure_future(run_task(name))] = name
+        if fail_fast and failures and not stopping:
+            # only after a failure can failFast stop the DAG; omitted branches count too
+            stopping = _assess(done, tasks, targets, logic, fail_fast=True)[0] in _FAILED
+        while ready and not stopping:
+            name = ready.pop(0)
+            if name in done or name in running:
+                continue
+            expr = logic[name][1]
+            try:
+                go = not expr or depends_logic.evaluate(
+                    expr, lambda t, c: run.depends_result(done.get(t), c)
+                )
+            except depends_logic.DependsError as exc:
+                raise NodeError(str(exc)) from exc
+            if not go:
+                settle(name, run.ensure_node(
+                    f"{node.name}.{name}", name, NodeType.SKIPPED,
+                    tasks[name].get("template", ""), node.id, parents_of(name),
+                    phase=Phase.OMITTED, message="omitted: depends condition not met",
+                ))  # fmt: skip
+                continue
+            running.add(name)
+            started(name, asyncio.ensure_future(run_task(name)))
         if not running:
             if stopping or all(n in done for n in tasks):
                 break
@@ -115,12 +140,10 @@ async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Sco
                         phase=Phase.OMITTED, message="omitted: depends condition not met",
                     )  # fmt: skip
             break
-        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for fut in finished:
-            name = running.pop(fut)
-            done[name] = fut.result()
-        if fail_fast and _assess(done, tasks, targets, logic, fail_fast=True)[0] in _FAILED:
-            stopping = True
+        name, result = await finished.get()
+        running.discard(name)
+        settle(name, result)
+        failures += result.phase in _FAILED
 
     phase, culprit = _assess(done, tasks, targets, logic, fail_fast=fail_fast)
     node.extra["outboundNodes"] = [

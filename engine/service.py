@@ -24,11 +24,12 @@ from engine.executors.base import Executor
 from engine.hooks import run_hooks
 from engine.merge import apply_defaults, apply_template_ref
 from engine.objects import LocalObjects, ObjectError
-from engine.operator import OperatorContext, TemplateSource, WorkflowRun
+from engine.operator import OperatorContext, WorkflowRun
 from engine.status import NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
 from engine.sync import Lease, SyncManager
+from engine.templates import TemplateRegistry
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.resources import RawResource
 
@@ -87,7 +88,8 @@ class Engine:
             images=config.images,
             slots=slots,
         )
-        self.templates: TemplateSource | None = None
+        self.templates: TemplateRegistry = TemplateRegistry(store, self.clock)
+        self.ctx.templates = self.templates
         self.sync = SyncManager(self._semaphore_limit)
         self.ctx.sync = self.sync
         self.runs: dict[str, WorkflowRun] = {}
@@ -166,8 +168,6 @@ class Engine:
             kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
             meta = wf.get("metadata") or {}
             namespace = "" if cluster else (meta.get("namespace") or self.config.namespace)
-            if self.templates is None:
-                raise SpecError([f"{where}: spec.workflowTemplateRef: no template store"])
             try:
                 owner = self.templates.get(kind, namespace, str(ref.get("name", "")))
             except NotFoundError as exc:
@@ -397,23 +397,41 @@ class Engine:
         event.clear()
 
     async def watch(self, namespace: str, name: str) -> AsyncIterator[dict[str, Any]]:
-        """Yields the workflow each time it changes, ending after it completes."""
+        """Yields the workflow each time it changes, ending after it completes.
+
+        A snapshot costs time in proportion to the workflow's size, so snapshots are spaced by
+        at least ten times what the last one took: watching a huge workflow stays linear.
+        """
         record = self._get(namespace, name)
         last = None
+        loop = asyncio.get_running_loop()
         while True:
+            t0 = loop.time()
             current = self._get(namespace, name).to_argo()
+            cost = loop.time() - t0
             if current != last:
                 yield current
                 last = current
             if current["status"].get("finishedAt") and record.uid not in self.tasks:
                 return
             await self.wait_changed(record.uid, POLL_SECONDS)
+            await asyncio.sleep(min(1.0, cost * 10))
 
     async def wait(self, namespace: str, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        async for wf in self.watch(namespace, name):
-            result = wf
-        return result
+        """The workflow once it has completed (run here, or by another process)."""
+        uid = self._get(namespace, name).uid
+        while True:
+            task = self.tasks.get(uid)
+            if task is not None:
+                await asyncio.shield(task)
+                break
+            record = self.store.get_by_uid(uid)
+            if record is None:
+                raise NotFoundError(f'workflows.argoproj.io "{name}" not found')
+            if record.status.get("finishedAt"):
+                break
+            await self.wait_changed(uid, POLL_SECONDS)
+        return self.get(namespace, name)
 
     # ---- control -----------------------------------------------------------------------------
     def _get(self, namespace: str, name: str) -> WorkflowRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.executors.local import LocalExecutor
 from engine.service import Engine, EngineConfig
 from engine.store.sqlite import SQLiteStore
+from engine.templates import TemplateRegistry
 from sluice.config import Settings
 
 
@@ -19,4 +20,10 @@ def build_engine(settings: Settings) -> Engine:
         workflow_defaults=settings.controller.get("workflowDefaults"),
         semaphores=dict(settings.controller.get("semaphores") or {}),
     )
-    return Engine(store, executor, config)
+    engine = Engine(store, executor, config)
+    return engine
+
+
+def template_registry(engine: Engine) -> TemplateRegistry:
+    """The engine's stored templates and crons."""
+    return engine.templates

@@ -6,54 +6,21 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import yaml
 
 from engine.submit import SubmitOptions
-from sluice.client import VERBS, Backend, LocalBackend, RemoteBackend, server_answers
-from sluice.config import Settings, load_settings
-from sluice.core.errors import SluiceError, SpecError
+from engine.templates import StoredKind, stored_kind, workflow_from_cron, workflow_from_template
+from sluice.cli_common import fail, now, run, settings_from, with_backend, with_common
+from sluice.cli_resources import GROUPS
+from sluice.client import VERBS, Backend
+from sluice.core.errors import SpecError
 from sluice.core.resources import load_file
 
-T = TypeVar("T")
 SUCCEEDED = "Succeeded"
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        sys.exit(1)
-    except SluiceError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-
-
-async def _backend(settings: Settings) -> Backend:
-    if await server_answers(settings.server):
-        return RemoteBackend(settings.server)
-    from sluice.app import build_engine
-
-    return LocalBackend(build_engine(settings))
-
-
-async def _with_backend(settings: Settings, fn: Callable[[Backend], Awaitable[T]]) -> T:
-    backend = await _backend(settings)
-    try:
-        return await fn(backend)
-    finally:
-        await backend.close()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _print_wf(wf: dict[str, Any], output: str | None) -> None:
@@ -66,7 +33,7 @@ def _print_wf(wf: dict[str, Any], output: str | None) -> None:
     elif output == "name":
         click.echo(wf["metadata"]["name"])
     elif output == "wide" or output is None:
-        click.echo(render_get(wf, _now(), color=sys.stdout.isatty()))
+        click.echo(render_get(wf, now(), color=sys.stdout.isatty()))
     else:
         raise click.BadParameter(f"unknown output format {output}", param_hint="-o")
 
@@ -80,9 +47,9 @@ async def _watch(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
     async for wf in backend.watch(namespace, name):
         final = wf
         if tty:
-            click.echo("\x1b[H\x1b[2J" + render_get(wf, _now(), color=True))
+            click.echo("\x1b[H\x1b[2J" + render_get(wf, now(), color=True))
     if not tty and final:
-        click.echo(render_get(final, _now()))
+        click.echo(render_get(final, now()))
     return final
 
 
@@ -97,33 +64,14 @@ def _phase_exit(wf: dict[str, Any]) -> None:
         sys.exit(1)
 
 
-common = [
-    click.option("--data-dir", envvar="SLUICE_DATA_DIR", help="Where state lives (.sluice/)."),
-    click.option("--config", "config_file", envvar="SLUICE_CONFIG", help="Config file."),
-    click.option("--server", envvar="SLUICE_SERVER", help="Server URL (http://localhost:2746)."),
-    click.option("-n", "--namespace", default="default", show_default=True),
-]
-
-
-def with_common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    for opt in reversed(common):
-        fn = opt(fn)
-    return fn
-
-
-def _settings(kw: dict[str, Any]) -> Settings:
-    try:
-        return load_settings(kw.pop("data_dir"), kw.pop("config_file"), kw.pop("server"))
-    except SpecError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        sys.exit(1)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sluice")
 def main() -> None:
     """sluice: event-driven triggers and an Argo-Workflows-compatible engine."""
+
+
+for _group in GROUPS:  # template, cluster-template, cron
+    main.add_command(_group)
 
 
 def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[str, str]:
@@ -144,7 +92,8 @@ def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[st
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1)
+@click.option("--from", "from_", metavar="KIND/NAME", help="Submit a stored template or cron.")
 @click.option("-p", "--parameter", "parameters", multiple=True, help="name=value (repeatable)")
 @click.option("-f", "--parameter-file")
 @click.option("-e", "--entrypoint")
@@ -156,12 +105,15 @@ def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[st
 @click.option("--log", is_flag=True, help="Print the pods' logs as they run.")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
 @with_common
-def submit(files: tuple[str, ...], parameters: tuple[str, ...], parameter_file: str | None,
-           entrypoint: str | None, generate_name: str | None, name: str | None,
-           serviceaccount: str | None, wait: bool, watch: bool, log: bool, output: str | None,
-           namespace: str, **kw: Any) -> None:  # fmt: skip
-    """Submit workflows from FILES (Argo Workflow YAML)."""
-    settings = _settings(kw)
+def submit(files: tuple[str, ...], from_: str | None, parameters: tuple[str, ...],
+           parameter_file: str | None, entrypoint: str | None, generate_name: str | None,
+           name: str | None, serviceaccount: str | None, wait: bool, watch: bool, log: bool,
+           output: str | None, namespace: str, **kw: Any) -> None:  # fmt: skip
+    """Submit workflows from FILES (Argo Workflow YAML), or one from a stored resource."""
+    if bool(files) == bool(from_):
+        raise click.UsageError("give either FILES or --from KIND/NAME")
+    source = _parse_from(from_) if from_ else None
+    settings = settings_from(kw)
     opts = SubmitOptions(
         parameters=_parse_params(parameters, parameter_file),
         entrypoint=entrypoint,
@@ -181,14 +133,16 @@ def submit(files: tuple[str, ...], parameters: tuple[str, ...], parameter_file: 
         except SpecError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise SystemExit(_fail(problems))
+        raise SystemExit(fail(problems))
 
     async def go(backend: Backend) -> list[dict[str, Any]]:
         finals = []
-        for raw in docs:
-            manifest = dict(raw.data)
+        todo = [(dict(raw.data), raw.where()) for raw in docs]
+        if source is not None:
+            todo.append(await _from_resource(backend, *source, namespace))
+        for manifest, where in todo:
             manifest.setdefault("metadata", {}).setdefault("namespace", namespace)
-            wf = await backend.submit(manifest, opts, raw.where())
+            wf = await backend.submit(manifest, opts, where)
             wf_name = wf["metadata"]["name"]
             if not (wait or watch or log or backend.local):
                 _print_wf(wf, output)
@@ -213,10 +167,39 @@ def submit(files: tuple[str, ...], parameters: tuple[str, ...], parameter_file: 
             finals.append(final)
         return finals
 
-    finals = _run(_with_backend(settings, go))
+    finals = run(with_backend(settings, go))
     if wait or watch or log or finals:
         for wf in finals:
             _phase_exit(wf)
+
+
+def _parse_from(text: str) -> tuple[StoredKind, str]:
+    """``--from KIND/NAME``, with the kind names argo accepts (``cronwf/nightly``, ...)."""
+    kind_text, _, name = text.partition("/")
+    if not kind_text or not name:
+        raise click.BadParameter(
+            f"resource identifier '{text}' is malformed. Should be `kind/name`,"
+            " e.g. cronwf/hello-world-cwf",
+            param_hint="--from",
+        )
+    kind = stored_kind(kind_text)
+    if kind is None:
+        raise click.BadParameter(
+            f"Resource kind '{kind_text}' is not supported for submitting", param_hint="--from"
+        )
+    return kind, name
+
+
+async def _from_resource(
+    backend: Backend, kind: StoredKind, name: str, namespace: str
+) -> tuple[dict[str, Any], str]:
+    """The Workflow argo builds from a stored resource, and where to say it came from."""
+    resource = await backend.get_resource(kind.name, namespace if kind.namespaced else "", name)
+    if kind.name == "CronWorkflow":
+        manifest = workflow_from_cron(resource, now())
+    else:
+        manifest = workflow_from_template(name, cluster_scope=not kind.namespaced)
+    return manifest, f"{kind.name.lower()}/{name}"
 
 
 async def _final(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
@@ -226,12 +209,6 @@ async def _final(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
     return final
 
 
-def _fail(problems: list[str]) -> int:
-    for p in problems:
-        click.echo(p, err=True)
-    return 1
-
-
 @main.command(name="list")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
 @with_common
@@ -239,8 +216,8 @@ def list_(output: str | None, namespace: str, **kw: Any) -> None:
     """List workflows."""
     from sluice.render import render_list
 
-    settings = _settings(kw)
-    wfs = _run(_with_backend(settings, lambda b: b.list_workflows(namespace)))
+    settings = settings_from(kw)
+    wfs = run(with_backend(settings, lambda b: b.list_workflows(namespace)))
     if output == "json":
         click.echo(json.dumps(wfs, indent=2))
     elif output == "yaml":
@@ -249,7 +226,7 @@ def list_(output: str | None, namespace: str, **kw: Any) -> None:
         for wf in wfs:
             click.echo(wf["metadata"]["name"])
     else:
-        click.echo(render_list(wfs, _now()), nl=False)
+        click.echo(render_list(wfs, now()), nl=False)
 
 
 @main.command()
@@ -258,8 +235,8 @@ def list_(output: str | None, namespace: str, **kw: Any) -> None:
 @with_common
 def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
     """Show a workflow."""
-    settings = _settings(kw)
-    wf = _run(_with_backend(settings, lambda b: b.get(namespace, name)))
+    settings = settings_from(kw)
+    wf = run(with_backend(settings, lambda b: b.get(namespace, name)))
     _print_wf(wf, output)
 
 
@@ -268,8 +245,8 @@ def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
 @with_common
 def watch(name: str, namespace: str, **kw: Any) -> None:
     """Watch a workflow until it completes."""
-    settings = _settings(kw)
-    final = _run(_with_backend(settings, lambda b: _watch(b, namespace, name)))
+    settings = settings_from(kw)
+    final = run(with_backend(settings, lambda b: _watch(b, namespace, name)))
     _phase_exit(final)
 
 
@@ -280,8 +257,8 @@ def watch(name: str, namespace: str, **kw: Any) -> None:
 @with_common
 def logs(name: str, pod: str | None, follow: bool, namespace: str, **kw: Any) -> None:
     """Print the logs of a workflow's pods."""
-    settings = _settings(kw)
-    _run(_with_backend(settings, lambda b: _print_logs(b, namespace, name, pod, follow, True)))
+    settings = settings_from(kw)
+    run(with_backend(settings, lambda b: _print_logs(b, namespace, name, pod, follow, True)))
 
 
 @main.command()
@@ -289,14 +266,14 @@ def logs(name: str, pod: str | None, follow: bool, namespace: str, **kw: Any) ->
 @with_common
 def delete(names: tuple[str, ...], namespace: str, **kw: Any) -> None:
     """Delete workflows."""
-    settings = _settings(kw)
+    settings = settings_from(kw)
 
     async def go(backend: Backend) -> None:
         for name in names:
             await backend.delete(namespace, name)
             click.echo(f'Workflow "{name}" deleted')
 
-    _run(_with_backend(settings, go))
+    run(with_backend(settings, go))
 
 
 def _verb(verb: str, past: str) -> None:
@@ -304,14 +281,14 @@ def _verb(verb: str, past: str) -> None:
     @click.argument("names", nargs=-1, required=True)
     @with_common
     def command(names: tuple[str, ...], namespace: str, **kw: Any) -> None:
-        settings = _settings(kw)
+        settings = settings_from(kw)
 
         async def go(backend: Backend) -> None:
             for name in names:
                 await backend.act(namespace, name, verb)
                 click.echo(f"workflow {name} {past}")
 
-        _run(_with_backend(settings, go))
+        run(with_backend(settings, go))
 
 
 for _v, _p in zip(VERBS, ("resumed", "suspended", "stopped", "terminated"), strict=True):
@@ -346,7 +323,7 @@ def server(host: str, port: int, namespace: str, **kw: Any) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = _settings(kw)
+    settings = settings_from(kw)
     click.echo(f"sluice server on http://{host}:{port} (data in {settings.data_dir})", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        _run(serve(build_engine(settings), host, port))
+        run(serve(build_engine(settings), host, port))

@@ -14,6 +14,8 @@ import aiohttp
 
 from engine.service import Engine
 from engine.submit import SubmitOptions
+from sluice.api import RESOURCE_APIS
+from sluice.app import template_registry
 from sluice.core.errors import ConflictError, NotFoundError, SluiceError, SpecError
 from sluice.logs import follow_logs
 
@@ -40,6 +42,19 @@ class Backend(Protocol):
     def logs(
         self, namespace: str, name: str, pod: str | None, follow: bool
     ) -> AsyncIterator[tuple[str, str]]: ...
+
+    # stored WorkflowTemplates, ClusterWorkflowTemplates and CronWorkflows, by kind
+    async def create_resource(
+        self, kind: str, manifest: dict[str, Any], where: str
+    ) -> dict[str, Any]: ...
+
+    async def list_resources(self, kind: str, namespace: str) -> list[dict[str, Any]]: ...
+
+    async def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any]: ...
+
+    async def delete_resource(self, kind: str, namespace: str, name: str) -> None: ...
+
+    async def suspend_cron(self, namespace: str, name: str, suspend: bool) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...
 
@@ -85,6 +100,23 @@ class LocalBackend:
     ) -> AsyncIterator[tuple[str, str]]:
         async for item in follow_logs(self.engine, namespace, name, pod, follow):
             yield item
+
+    async def create_resource(
+        self, kind: str, manifest: dict[str, Any], where: str
+    ) -> dict[str, Any]:
+        return template_registry(self.engine).create(manifest, where, kind=kind)
+
+    async def list_resources(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        return template_registry(self.engine).list(kind, namespace)
+
+    async def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        return template_registry(self.engine).get(kind, namespace, name)
+
+    async def delete_resource(self, kind: str, namespace: str, name: str) -> None:
+        template_registry(self.engine).delete(kind, namespace, name)
+
+    async def suspend_cron(self, namespace: str, name: str, suspend: bool) -> dict[str, Any]:
+        return template_registry(self.engine).set_suspend(namespace, name, suspend)
 
     async def close(self) -> None:
         await self.engine.close()
@@ -177,6 +209,39 @@ class RemoteBackend:
                 if raw.strip():
                     result = json.loads(raw)["result"]
                     yield result["podName"], result["content"]
+
+    async def create_resource(
+        self, kind: str, manifest: dict[str, Any], where: str
+    ) -> dict[str, Any]:
+        api = RESOURCE_APIS[kind]
+        namespace = (manifest.get("metadata") or {}).get("namespace") or "default"
+        body = {"namespace": namespace, api.body_key: manifest, "source": where}
+        async with self.session.post(self.server + api.url(namespace), json=body) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def list_resources(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        url = self.server + RESOURCE_APIS[kind].url(namespace)
+        async with self.session.get(url) as resp:
+            return list((await self._json(resp)).get("items") or [])
+
+    async def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        url = self.server + RESOURCE_APIS[kind].url(namespace, name)
+        async with self.session.get(url) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def delete_resource(self, kind: str, namespace: str, name: str) -> None:
+        url = self.server + RESOURCE_APIS[kind].url(namespace, name)
+        async with self.session.delete(url) as resp:
+            await self._json(resp)
+
+    async def suspend_cron(self, namespace: str, name: str, suspend: bool) -> dict[str, Any]:
+        action = "suspend" if suspend else "resume"
+        url = self.server + RESOURCE_APIS["CronWorkflow"].url(namespace, name, action)
+        async with self.session.put(url) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
 
     async def close(self) -> None:
         await self.session.close()

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["human_duration", "human_since", "phase_symbol", "render_get", "render_list"]
+__all__ = ["human_duration", "human_since", "phase_symbol", "render_get", "render_list", "tabwrite"]
 
 _ZERO = datetime(1, 1, 1, tzinfo=UTC)  # Go's zero time.Time, which argo prints for unset times
 _MAX_SECONDS = (2**63 - 1) / 1e9  # time.Time.Sub saturates at the largest time.Duration
@@ -191,7 +191,7 @@ def render_list(workflows: Sequence[Mapping[str, Any]], now: datetime) -> str:
         )
         text += "\n"
         completed += status.get("phase") in ("Succeeded", "Failed", "Error")
-    return _tabwrite(text, padding=3) + _cost_nudge(completed, len(workflows) - completed)
+    return tabwrite(text, padding=3) + _cost_nudge(completed, len(workflows) - completed)
 
 
 def _cost_nudge(completed: int, incomplete: int) -> str:
@@ -232,7 +232,7 @@ def _node_table(
     if on_exit is not None:
         lines.append("\t\t\t\t\t\n")
         draw(on_exit, " ", " ")
-    return _tabwrite("".join(lines), padding=2)
+    return tabwrite("".join(lines), padding=2)
 
 
 def _tree(nodes: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, list[str]], list[str]]:
@@ -346,7 +346,7 @@ def _workflow_status(wf: Mapping[str, Any]) -> str:
     return str(phase)
 
 
-def _tabwrite(text: str, padding: int) -> str:
+def tabwrite(text: str, padding: int) -> str:
     """Go's ``tabwriter.NewWriter(w, 0, 0, padding, ' ', 0)`` applied to ``text``.
 
     Every tab-terminated cell is padded to the widest cell of its column block (the run of

@@ -1,7 +1,8 @@
 """The API server: argo-server's REST shape over the engine, with live updates as SSE.
 
 Routes follow argo-server's ``/api/v1/workflows/{namespace}[/{name}[/log]]``, so tools that
-speak to argo-server can speak to sluice.
+speak to argo-server can speak to sluice; stored WorkflowTemplates, ClusterWorkflowTemplates and
+CronWorkflows have argo-server's routes too (see ``sluice.api``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from aiohttp import web
 
 from engine.service import Engine
 from engine.submit import SubmitOptions
+from engine.templates import TemplateRegistry
 from sluice import __version__
+from sluice.api import RESOURCE_APIS, ResourceApi
+from sluice.app import template_registry
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.logs import follow_logs
 
@@ -146,6 +150,55 @@ async def lint(request: web.Request) -> web.Response:
     return web.json_response(body.get("workflow") or {})
 
 
+def _registry(request: web.Request) -> TemplateRegistry:
+    return template_registry(request.app[ENGINE])
+
+
+def resource_routes(api: ResourceApi) -> list[web.RouteDef]:
+    """List, create, get and delete one stored kind; suspend and resume for CronWorkflows."""
+    base = api.url("{namespace}")  # the route pattern; cluster-scoped kinds have no namespace
+
+    def key(request: web.Request) -> tuple[str, str]:
+        return request.match_info.get("namespace", ""), request.match_info["name"]
+
+    async def list_(request: web.Request) -> web.Response:
+        items = _registry(request).list(api.kind, request.match_info.get("namespace", ""))
+        return web.json_response({"metadata": {}, "items": items})
+
+    async def create(request: web.Request) -> web.Response:
+        body = await request.json()
+        if not isinstance(body, dict) or not isinstance(body.get(api.body_key), dict):
+            raise SpecError([f'request body: expected {{"{api.body_key}": {{...}}}}'])
+        manifest = body[api.body_key]
+        meta = manifest.setdefault("metadata", {})
+        if api.namespaced and isinstance(meta, dict):
+            meta.setdefault("namespace", request.match_info["namespace"])
+        where = str(body.get("source") or "<request>")
+        return web.json_response(_registry(request).create(manifest, where, kind=api.kind))
+
+    async def get(request: web.Request) -> web.Response:
+        return web.json_response(_registry(request).get(api.kind, *key(request)))
+
+    async def delete(request: web.Request) -> web.Response:
+        _registry(request).delete(api.kind, *key(request))
+        return web.json_response({})
+
+    routes = [
+        web.get(base, list_),
+        web.post(base, create),
+        web.get(base + "/{name}", get),
+        web.delete(base + "/{name}", delete),
+    ]
+    if api.kind == "CronWorkflow":
+
+        async def suspend(request: web.Request) -> web.Response:
+            on = request.match_info["action"] == "suspend"
+            return web.json_response(_registry(request).set_suspend(*key(request), on))
+
+        routes.append(web.put(base + "/{name}/{action:suspend|resume}", suspend))
+    return routes
+
+
 def make_app(engine: Engine) -> web.Application:
     app = web.Application(middlewares=[errors])
     app[ENGINE] = engine
@@ -159,6 +212,8 @@ def make_app(engine: Engine) -> web.Application:
     app.router.add_put(base + "/{name}/{verb}", act)
     app.router.add_get(base + "/{name}/log", workflow_logs)
     app.router.add_get("/api/v1/workflow-events/{namespace}", workflow_events)
+    for api in RESOURCE_APIS.values():
+        app.router.add_routes(resource_routes(api))
     return app
 
 

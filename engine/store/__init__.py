@@ -6,9 +6,9 @@ know which backends exist, and psycopg is imported only when PostgreSQL is asked
 
 from __future__ import annotations
 
-from engine.store.base import WorkflowRecord, WorkflowStore
+from engine.store.base import ResourceStore, WorkflowRecord, WorkflowStore
 
-__all__ = ["WorkflowRecord", "WorkflowStore", "open_store"]
+__all__ = ["ResourceStore", "WorkflowRecord", "WorkflowStore", "open_store"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

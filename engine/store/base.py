@@ -1,7 +1,9 @@
 """The WorkflowStore interface: where every workflow and node transition is written first.
 
 The engine writes a node's new state here before it acts on it, so a restarted engine can walk
-its running workflows again and pick up where the old process stopped.
+its running workflows again and pick up where the old process stopped. The same store keeps the
+resources users create by name (WorkflowTemplates, CronWorkflows, later EventSources and
+Sensors) in one kind-agnostic table.
 """
 
 from __future__ import annotations
@@ -40,8 +42,31 @@ class WorkflowRecord:
         return out
 
 
-class WorkflowStore(Protocol):
-    """Persistence for workflows; implementations: SQLite (default), PostgreSQL (later)."""
+class ResourceStore(Protocol):
+    """Stored resources of any kind (WorkflowTemplates, CronWorkflows, EventSources, ...).
+
+    A resource is its manifest, keyed by ``(kind, namespace, name)``; cluster-scoped kinds use
+    namespace ``""``. Each put bumps the resource's generation, which reads return as
+    ``metadata.generation`` (1 after the first put), so a watcher can tell a changed resource.
+    """
+
+    def put_resource(self, kind: str, namespace: str, name: str, manifest: dict[str, Any]) -> None:
+        """Insert the resource, or replace the manifest of the one stored under that key."""
+        ...
+
+    def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def list_resources(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Resources of ``kind`` (in ``namespace``, or all when None), ordered by name."""
+        ...
+
+    def delete_resource(self, kind: str, namespace: str, name: str) -> bool:
+        """Delete the resource; False when there was none."""
+        ...
+
+
+class WorkflowStore(ResourceStore, Protocol):
+    """Persistence for workflows and stored resources; SQLite (default) or PostgreSQL."""
 
     def create(self, record: WorkflowRecord) -> None: ...
 
@@ -66,3 +91,10 @@ class WorkflowStore(Protocol):
     def delete(self, uid: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+def with_generation(manifest: dict[str, Any], generation: int) -> dict[str, Any]:
+    """A stored resource's manifest as reads return it: ``metadata.generation`` from the store."""
+    meta = manifest.get("metadata")
+    manifest["metadata"] = {**(meta if isinstance(meta, dict) else {}), "generation": generation}
+    return manifest

@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from engine.status import Node
-from engine.store.base import WorkflowRecord
+from engine.store.base import WorkflowRecord, with_generation
 from sluice.core.errors import ConflictError, PermanentError, TemporaryError
 
 # The advisory lock keeps two stores opening on an empty database from racing on CREATE.
@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS {s}.nodes (
 );
 CREATE INDEX IF NOT EXISTS workflows_phase ON {s}.workflows (phase);
 CREATE INDEX IF NOT EXISTS nodes_order ON {s}.nodes (workflow_uid, seq);
+CREATE TABLE IF NOT EXISTS {s}.resources (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    manifest JSONB NOT NULL,
+    generation BIGINT NOT NULL DEFAULT 1,
+    PRIMARY KEY (kind, namespace, name)
+);
 """
 
 _COLUMNS = "uid, namespace, name, manifest, status, idempotency_key"
@@ -244,6 +252,50 @@ class PostgresStore:
 
     def delete(self, uid: str) -> None:
         self._write("DELETE FROM {s}.workflows WHERE uid = %s", (uid,))
+
+    # ---- resources ---------------------------------------------------------------------------
+    def put_resource(self, kind: str, namespace: str, name: str, manifest: dict[str, Any]) -> None:
+        self._write(
+            "INSERT INTO {s}.resources AS r (kind, namespace, name, manifest)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (kind, namespace, name) DO UPDATE"
+            " SET manifest = excluded.manifest, generation = r.generation + 1",
+            (kind, namespace, name, Jsonb(manifest)),
+        )
+
+    def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._session() as db:
+            row = db.execute(
+                self._sql(
+                    "SELECT manifest, generation FROM {s}.resources"
+                    " WHERE kind = %s AND namespace = %s AND name = %s"
+                ),
+                (kind, namespace, name),
+            ).fetchone()
+        return with_generation(row[0], int(row[1])) if row else None
+
+    def list_resources(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        where, args = "kind = %s", [kind]
+        if namespace is not None:
+            where, args = "kind = %s AND namespace = %s", [kind, namespace]
+        with self._session() as db:
+            rows = db.execute(
+                self._sql(
+                    f"SELECT manifest, generation FROM {{s}}.resources WHERE {where}"
+                    ' ORDER BY name COLLATE "C", namespace COLLATE "C"'  # as SQLite orders
+                ),
+                args,
+            ).fetchall()
+        return [with_generation(m, int(g)) for m, g in rows]
+
+    def delete_resource(self, kind: str, namespace: str, name: str) -> bool:
+        with self._session() as db:
+            cur = db.execute(
+                self._sql(
+                    "DELETE FROM {s}.resources WHERE kind = %s AND namespace = %s AND name = %s"
+                ),
+                (kind, namespace, name),
+            )
+            return cur.rowcount > 0
 
     def close(self) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.status import Node
-from engine.store.base import WorkflowRecord
+from engine.store.base import WorkflowRecord, with_generation
 from sluice.core.errors import ConflictError
 
 SCHEMA = """
@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS nodes (
     PRIMARY KEY (workflow_uid, node_id)
 );
 CREATE INDEX IF NOT EXISTS workflows_phase ON workflows(phase);
+CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (kind, namespace, name)
+);
 """
 
 
@@ -170,6 +178,44 @@ class SQLiteStore:
 
     def delete(self, uid: str) -> None:
         self._write("DELETE FROM workflows WHERE uid = ?", (uid,))
+
+    # ---- resources ---------------------------------------------------------------------------
+    def put_resource(self, kind: str, namespace: str, name: str, manifest: dict[str, Any]) -> None:
+        self._write(
+            "INSERT INTO resources (kind, namespace, name, manifest) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (kind, namespace, name) DO UPDATE SET manifest = excluded.manifest,"
+            " generation = resources.generation + 1",
+            (kind, namespace, name, json.dumps(manifest)),
+        )
+
+    def get_resource(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT manifest, generation FROM resources"
+                " WHERE kind = ? AND namespace = ? AND name = ?",
+                (kind, namespace, name),
+            ).fetchone()
+        return with_generation(json.loads(row[0]), row[1]) if row else None
+
+    def list_resources(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        where, args = "kind = ?", [kind]
+        if namespace is not None:
+            where, args = "kind = ? AND namespace = ?", [kind, namespace]
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT manifest, generation FROM resources WHERE {where}"
+                " ORDER BY name, namespace",
+                args,
+            ).fetchall()
+        return [with_generation(json.loads(m), g) for m, g in rows]
+
+    def delete_resource(self, kind: str, namespace: str, name: str) -> bool:
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?",
+                (kind, namespace, name),
+            )
+        return cur.rowcount > 0
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -240,6 +241,92 @@ def test_two_stores_see_each_others_writes(open_same: OpenStore) -> None:
         two.create(record("shared"))
     one.delete(wf.uid)
     assert two.get_by_uid(wf.uid) is None
+
+
+def template(name: str, namespace: str = "default", **spec: object) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"ü": "ñ"}},
+        "spec": {"templates": [{"name": "main", "container": {"image": "a"}}], **spec},
+    }
+
+
+def test_put_then_get_resource_round_trips_with_generation_1(store: WorkflowStore) -> None:
+    manifest = template("lib")
+    store.put_resource("WorkflowTemplate", "default", "lib", manifest)
+    got = store.get_resource("WorkflowTemplate", "default", "lib")
+    assert got == {**manifest, "metadata": {**manifest["metadata"], "generation": 1}}
+
+
+def test_put_resource_replaces_and_bumps_generation(store: WorkflowStore) -> None:
+    store.put_resource("WorkflowTemplate", "default", "lib", template("lib"))
+    changed = template("lib", entrypoint="main")
+    store.put_resource("WorkflowTemplate", "default", "lib", changed)
+    store.put_resource("WorkflowTemplate", "default", "lib", changed)
+    got = store.get_resource("WorkflowTemplate", "default", "lib")
+    assert got is not None
+    assert got["spec"]["entrypoint"] == "main"
+    assert got["metadata"]["generation"] == 3
+    store.put_resource("WorkflowTemplate", "other", "lib", template("lib", "other"))
+    other = store.get_resource("WorkflowTemplate", "other", "lib")
+    assert other is not None and other["metadata"]["generation"] == 1  # per resource
+
+
+def test_resources_are_keyed_by_kind_namespace_and_name(store: WorkflowStore) -> None:
+    store.put_resource("WorkflowTemplate", "default", "x", template("x"))
+    store.put_resource("CronWorkflow", "default", "x", {"kind": "CronWorkflow"})
+    store.put_resource("ClusterWorkflowTemplate", "", "x", {"kind": "ClusterWorkflowTemplate"})
+    assert store.get_resource("WorkflowTemplate", "other", "x") is None
+    assert store.get_resource("WorkflowTemplate", "default", "y") is None
+    assert store.get_resource("Sensor", "default", "x") is None
+    cron = store.get_resource("CronWorkflow", "default", "x")
+    assert cron == {"kind": "CronWorkflow", "metadata": {"generation": 1}}
+    assert store.get_resource("ClusterWorkflowTemplate", "", "x") is not None
+    assert store.get_resource("ClusterWorkflowTemplate", "default", "x") is None
+
+
+def test_list_resources_by_kind_and_namespace_ordered_by_name(store: WorkflowStore) -> None:
+    for name, namespace in [("b", "ns1"), ("a", "ns2"), ("C", "ns1"), ("a-b", "ns1"), ("a", "ns1")]:
+        store.put_resource("WorkflowTemplate", namespace, name, template(name, namespace))
+    store.put_resource("CronWorkflow", "ns1", "cron", {"metadata": {"name": "cron"}})
+
+    def names(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(i["metadata"]["name"], i["metadata"]["namespace"]) for i in items]
+
+    assert names(store.list_resources("WorkflowTemplate", "ns1")) == [
+        ("C", "ns1"), ("a", "ns1"), ("a-b", "ns1"), ("b", "ns1"),
+    ]  # fmt: skip
+    assert names(store.list_resources("WorkflowTemplate")) == [
+        ("C", "ns1"), ("a", "ns1"), ("a", "ns2"), ("a-b", "ns1"), ("b", "ns1"),
+    ]  # fmt: skip
+    assert [c["metadata"]["name"] for c in store.list_resources("CronWorkflow")] == ["cron"]
+    assert store.list_resources("WorkflowTemplate", "none") == []
+    assert store.list_resources("Sensor") == []
+
+
+def test_delete_resource_says_whether_there_was_one(store: WorkflowStore) -> None:
+    store.put_resource("WorkflowTemplate", "default", "lib", template("lib"))
+    store.put_resource("WorkflowTemplate", "other", "lib", template("lib", "other"))
+    assert store.delete_resource("WorkflowTemplate", "default", "lib") is True
+    assert store.delete_resource("WorkflowTemplate", "default", "lib") is False
+    assert store.delete_resource("CronWorkflow", "other", "lib") is False
+    assert store.get_resource("WorkflowTemplate", "default", "lib") is None
+    assert store.get_resource("WorkflowTemplate", "other", "lib") is not None
+    store.put_resource("WorkflowTemplate", "default", "lib", template("lib"))
+    again = store.get_resource("WorkflowTemplate", "default", "lib")
+    assert again is not None and again["metadata"]["generation"] == 1  # a new resource
+
+
+def test_two_stores_see_each_others_resources(open_same: OpenStore) -> None:
+    one, two = open_same(), open_same()
+    one.put_resource("WorkflowTemplate", "default", "lib", template("lib"))
+    two.put_resource("WorkflowTemplate", "default", "lib", template("lib", entrypoint="main"))
+    got = one.get_resource("WorkflowTemplate", "default", "lib")
+    assert got is not None and got["metadata"]["generation"] == 2
+    assert got["spec"]["entrypoint"] == "main"
+    assert two.delete_resource("WorkflowTemplate", "default", "lib")
+    assert one.list_resources("WorkflowTemplate") == []
 
 
 def test_open_store_picks_the_backend(tmp_path: Path) -> None:
