@@ -22,6 +22,7 @@ from engine import govaluate, loops
 from engine.clock import Clock
 from engine.executors.base import Executor
 from engine.objects import LocalObjects
+from engine.scheduler import PodRequest, Scheduler, parse_cpu, parse_memory
 from engine.status import Node, NodeType, Phase, fmt_time, node_id, parse_time, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.sync import SyncManager
@@ -62,7 +63,7 @@ class OperatorContext:
     clock: Clock
     data_dir: Path
     images: dict[str, Any] = field(default_factory=dict)
-    slots: asyncio.Semaphore | None = None  # controller-wide parallelism
+    scheduler: Scheduler = field(default_factory=Scheduler)
     templates: TemplateSource | None = None
     sync: SyncManager | None = None
 
@@ -99,8 +100,6 @@ class WorkflowRun:
         self._unsuspended = asyncio.Event()
         if not self.spec.get("suspend"):
             self._unsuspended.set()
-        par = self.spec.get("parallelism")
-        self._parallelism = asyncio.Semaphore(int(par)) if par else None
         self.main_task: asyncio.Future[Node] | None = None
         self.exit_status: str | None = None  # workflow.status as the exit handler sees it
         self.hooks_fired: set[str] = set()
@@ -629,10 +628,10 @@ def parse_duration(text: str) -> float:
 
 
 class _Slots:
-    """Holds the controller-wide and the workflow's parallelism slots for one pod."""
+    """Holds the template-level parallelism limits a pod runs under."""
 
-    def __init__(self, *sems: asyncio.Semaphore | None) -> None:
-        self.sems = [s for s in sems if s is not None]
+    def __init__(self, *sems: asyncio.Semaphore) -> None:
+        self.sems = sems
 
     async def __aenter__(self) -> None:
         for s in self.sems:
@@ -641,6 +640,28 @@ class _Slots:
     async def __aexit__(self, *exc: object) -> None:
         for s in reversed(self.sems):
             s.release()
+
+    def pod_request(self, run: WorkflowRun, tmpl: dict[str, Any]) -> PodRequest:
+        """What the scheduler weighs for a pod: its workflow, priority and resource requests
+        (main container and sidecars together)."""
+        cpu = memory = 0
+        members = [tmpl.get("container") or tmpl.get("script") or {}, *(tmpl.get("sidecars") or [])]
+        members += list((tmpl.get("containerSet") or {}).get("containers") or [])
+        for c in members:
+            requests = (c.get("resources") or {}).get("requests") or {}
+            if "cpu" in requests:
+                cpu += parse_cpu(requests["cpu"])
+            if "memory" in requests:
+                memory += parse_memory(requests["memory"])
+        created = parse_time((run.record.manifest.get("metadata") or {}).get("creationTimestamp"))
+        return PodRequest(
+            workflow_uid=run.record.uid,
+            namespace=run.record.namespace,
+            priority=int(run.spec.get("priority") or 0),
+            created=created.timestamp() if created else 0.0,
+            cpu_millis=cpu,
+            memory_bytes=memory,
+        )
 
 
 def step_scope_values(prefix: str, name: str, node: Node, nodes: dict[str, Node]) -> dict[str, Any]:

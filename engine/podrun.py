@@ -21,6 +21,7 @@ from engine.pods import (
     output_paths,
     resolve_env,
 )
+from engine.scheduler import Unschedulable
 from engine.status import Node, NodeType, Phase
 
 if TYPE_CHECKING:
@@ -108,11 +109,19 @@ async def run_pod(run: WorkflowRun, node: Node, tmpl: dict[str, Any]) -> Node:
     await run._unsuspended.wait()
     if tmpl.get("daemon"):
         return await _start_daemon(run, node, tmpl, pod, inits, sidecars, main)
-    async with _Slots(run.ctx.slots, run._parallelism, *POD_LIMITS.get()):
-        node.phase = Phase.RUNNING
-        node.started_at = run.ctx.clock.now().replace(microsecond=0)
-        run.save(node)
-        result = await _containers(run, node, tmpl, pod, inits, sidecars, main)
+    slots = _Slots(*POD_LIMITS.get())
+    try:
+        request = slots.pod_request(run, tmpl)
+    except ValueError as exc:
+        return run.finish(node, Phase.ERROR, str(exc))
+    try:
+        async with slots, run.ctx.scheduler.hold(request):
+            node.phase = Phase.RUNNING
+            node.started_at = run.ctx.clock.now().replace(microsecond=0)
+            run.save(node)
+            result = await _containers(run, node, tmpl, pod, inits, sidecars, main)
+    except Unschedulable as exc:
+        return run.finish(node, Phase.FAILED, str(exc))
     return _conclude(run, node, tmpl, result)
 
 
@@ -253,7 +262,8 @@ async def _start_daemon(
     daemon: Daemon | None = None
 
     async def body() -> Node:
-        async with _Slots(run.ctx.slots, run._parallelism, *POD_LIMITS.get()):
+        slots = _Slots(*POD_LIMITS.get())
+        async with slots, run.ctx.scheduler.hold(slots.pod_request(run, tmpl)):
             node.phase = Phase.RUNNING
             node.started_at = run.ctx.clock.now().replace(microsecond=0)
             node.extra["daemoned"] = True

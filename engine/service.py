@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.clock import Clock, SystemClock
+from engine.cron_runtime import CronController
 from engine.executors.base import Executor
 from engine.hooks import run_hooks
 from engine.merge import apply_defaults, apply_template_ref
 from engine.objects import LocalObjects, ObjectError
 from engine.operator import OperatorContext, WorkflowRun
+from engine.scheduler import Scheduler, parse_cpu, parse_memory
 from engine.status import NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
@@ -49,6 +51,9 @@ class EngineConfig:
     parallelism: int | None = None
     namespace: str = DEFAULT_NAMESPACE
     workflow_defaults: dict[str, Any] | None = None
+    namespace_parallelism: int | None = None
+    resource_rate_limit: dict[str, Any] | None = None  # {limit: pods per second, burst}
+    capacity: dict[str, Any] = field(default_factory=dict)  # local executor's {cpu, memory}
     # semaphore limits by ConfigMap name and key, before the local ConfigMap files
     semaphores: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -79,14 +84,26 @@ class Engine:
         self.executor = executor
         self.config = config
         self.clock = clock or SystemClock()
-        slots = asyncio.Semaphore(config.parallelism) if config.parallelism else None
+        limits = config.resource_rate_limit or {}
+        self.scheduler = Scheduler(
+            parallelism=config.parallelism,
+            namespace_parallelism=config.namespace_parallelism,
+            cpu_millis=parse_cpu(config.capacity["cpu"]) if "cpu" in config.capacity else None,
+            memory_bytes=(
+                parse_memory(config.capacity["memory"]) if "memory" in config.capacity else None
+            ),
+            rate_limit=(float(limits["limit"]), int(limits.get("burst") or 1))
+            if limits.get("limit")
+            else None,
+            clock=self.clock,
+        )
         self.ctx = OperatorContext(
             store=store,
             executor=executor,
             clock=self.clock,
             data_dir=config.data_dir,
             images=config.images,
-            slots=slots,
+            scheduler=self.scheduler,
         )
         self.templates: TemplateRegistry = TemplateRegistry(store, self.clock)
         self.ctx.templates = self.templates
@@ -97,6 +114,8 @@ class Engine:
         self._locks: dict[str, IO[str]] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._poller: asyncio.Task[None] | None = None
+        self.cron: CronController | None = None
+        self._cron_task: asyncio.Task[None] | None = None
 
     def _semaphore_limit(self, namespace: str, config_map: str, key: str) -> int:
         """A semaphore's limit: the config's ``semaphores`` map, else the local ConfigMap."""
@@ -109,17 +128,28 @@ class Engine:
             raise ValueError(f"semaphore limit: {exc}") from exc
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Take over the unfinished workflows no live process owns, then watch for requests."""
+    async def start(self, *, cron: bool = False) -> None:
+        """Take over the unfinished workflows no live process owns, then watch for requests.
+
+        With ``cron``, also run the stored CronWorkflows (the server does; a CLI running
+        workflows in-process does not).
+        """
         for record in self.store.list_unfinished():
             if self._lock(record.uid):
                 self._recover(record)
                 self._launch(record)
         self._poller = asyncio.create_task(self._poll(), name="engine-control-poller")
+        if cron:
+            from engine.cron_runtime import CronController
+
+            self.cron = CronController(self)
+            self.cron.sync()
+            self._cron_task = asyncio.create_task(self.cron.scheduler.run(), name="engine-cron")
 
     async def close(self) -> None:
-        if self._poller:
-            self._poller.cancel()
+        for background in (self._poller, self._cron_task):
+            if background is not None:
+                background.cancel()
         for task in list(self.tasks.values()):
             task.cancel()
         for task in list(self.tasks.values()):
@@ -229,6 +259,8 @@ class Engine:
     async def _run(self, record: WorkflowRecord) -> None:
         run = WorkflowRun(self.ctx, record, lambda: self._notify(record.uid))
         self.runs[record.uid] = run
+        par = record.manifest["spec"].get("parallelism")
+        self.scheduler.set_workflow_parallelism(record.uid, int(par) if par else None)
         status = record.status
         try:
             if status.get("phase") in (None, "Pending"):
@@ -254,6 +286,7 @@ class Engine:
         finally:
             self.runs.pop(record.uid, None)
             self.tasks.pop(record.uid, None)
+            self.scheduler.forget(record.uid)
         status["finishedAt"] = fmt_time(self.clock.now())
         labels = record.manifest["metadata"].setdefault("labels", {})
         labels["workflows.argoproj.io/completed"] = "true"
@@ -491,6 +524,8 @@ class Engine:
         seen: dict[str, int] = {}
         while True:
             await asyncio.sleep(POLL_SECONDS)
+            if self.cron is not None:
+                self.cron.sync()
             for uid in list(self.runs):
                 gen = self.store.generation(uid)
                 if seen.get(uid, gen) != gen:

@@ -19,6 +19,9 @@ def build_engine(settings: Settings) -> Engine:
         parallelism=settings.parallelism,
         workflow_defaults=settings.controller.get("workflowDefaults"),
         semaphores=dict(settings.controller.get("semaphores") or {}),
+        namespace_parallelism=settings.controller.get("namespaceParallelism"),
+        resource_rate_limit=settings.controller.get("resourceRateLimit"),
+        capacity=dict(settings.controller.get("localCapacity") or {}),
     )
     engine = Engine(store, executor, config)
     return engine

@@ -28,6 +28,7 @@ KNOWN_KEYS = {
     "persistence",
     "retentionPolicy",
     "podGCGracePeriodSeconds",
+    "localCapacity",  # sluice: the local executor's {cpu, memory}, default the machine's
 }
 
 

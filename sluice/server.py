@@ -219,7 +219,7 @@ def make_app(engine: Engine) -> web.Application:
 
 async def serve(engine: Engine, host: str, port: int, ready: Path | None = None) -> None:
     """Run the engine and the API server until cancelled."""
-    await engine.start()
+    await engine.start(cron=True)
     runner = web.AppRunner(make_app(engine))
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -174,3 +174,30 @@ spec:
     )
     assert wf["status"]["phase"] == "Succeeded"
     assert nodes(wf)["wait"]["type"] == "Suspend" and nodes(wf)["wait"]["phase"] == "Succeeded"
+
+
+async def test_pod_that_can_never_fit_fails_with_a_clear_message(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, capacity={"cpu": "1", "memory": "1Gi"})
+    await engine.start()
+    try:
+        wf = await run(
+            engine,
+            """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: big-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container:
+      image: a
+      command: ["true"]
+      resources: {requests: {cpu: "4", memory: 64Mi}}
+""",
+        )
+    finally:
+        await engine.close()
+    node = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert node["phase"] == "Failed"
+    assert "cpu 4000m" in node["message"] and "1000m" in node["message"]
