@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import PodResult, PodSpec
+from engine.lifecycle import collect_pods
 from engine.pods import (
     PodBuildError,
     bind_volumes,
@@ -231,6 +232,12 @@ async def _container_set(
 
 
 def _conclude(run: WorkflowRun, node: Node, tmpl: dict[str, Any], result: PodResult) -> Node:
+    node = _concluded(run, node, tmpl, result)
+    collect_pods(run.ctx.data_dir, run.record, [node], "pod")
+    return node
+
+
+def _concluded(run: WorkflowRun, node: Node, tmpl: dict[str, Any], result: PodResult) -> Node:
     outputs, error = collect_outputs(tmpl, result, run.artifact_key(node))
     node.outputs = outputs or None
     if result.deadline:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from engine import lifecycle
 from engine.clock import Clock, SystemClock
 from engine.cron_runtime import CronController
 from engine.executors.base import Executor
@@ -27,7 +28,7 @@ from engine.merge import apply_defaults, apply_template_ref
 from engine.objects import LocalObjects, ObjectError
 from engine.operator import OperatorContext, WorkflowRun
 from engine.scheduler import Scheduler, parse_cpu, parse_memory
-from engine.status import NodeType, Phase, fmt_time, parse_time
+from engine.status import Node, NodeType, Phase, fmt_time, parse_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
 from engine.sync import Lease, SyncManager
@@ -115,6 +116,7 @@ class Engine:
         self._changed: dict[str, asyncio.Event] = {}
         self._poller: asyncio.Task[None] | None = None
         self.cron: CronController | None = None
+        self._expiries: set[asyncio.Future[None]] = set()
         self._cron_task: asyncio.Task[None] | None = None
 
     def _semaphore_limit(self, namespace: str, config_map: str, key: str) -> int:
@@ -138,6 +140,13 @@ class Engine:
             if self._lock(record.uid):
                 self._recover(record)
                 self._launch(record)
+        for record in self.store.list_workflows():  # ttlStrategy deadlines that came while down
+            if (
+                record.status.get("finishedAt")
+                and lifecycle.ttl_seconds(record.manifest["spec"], str(record.status.get("phase")))
+                is not None
+            ):
+                self._expiries.add(asyncio.ensure_future(lifecycle.expire(self, record)))
         self._poller = asyncio.create_task(self._poll(), name="engine-control-poller")
         if cron:
             from engine.cron_runtime import CronController
@@ -147,7 +156,7 @@ class Engine:
             self._cron_task = asyncio.create_task(self.cron.scheduler.run(), name="engine-cron")
 
     async def close(self) -> None:
-        for background in (self._poller, self._cron_task):
+        for background in (self._poller, self._cron_task, *self._expiries):
             if background is not None:
                 background.cancel()
         for task in list(self.tasks.values()):
@@ -214,6 +223,7 @@ class Engine:
         *,
         where: str = "<input>",
         idempotency_key: str | None = None,
+        carried_nodes: dict[str, Node] | None = None,
     ) -> WorkflowRecord:
         if idempotency_key:
             existing = self.store.find_by_key(idempotency_key)
@@ -244,6 +254,7 @@ class Engine:
             name=meta["name"],
             manifest=wf,
             status={"phase": "Pending"},
+            nodes=dict(carried_nodes or {}),
             idempotency_key=idempotency_key,
         )
         self.store.create(record)
@@ -292,8 +303,12 @@ class Engine:
         labels["workflows.argoproj.io/completed"] = "true"
         labels["workflows.argoproj.io/phase"] = status["phase"]
         self.store.save_manifest(record.uid, record.manifest)
+        lifecycle.collect_pods(self.config.data_dir, record, list(run.nodes.values()), "workflow")
         self._save_status(record, run)
+        lifecycle.archive(self, record)
         self._unlock(record.uid)
+        if lifecycle.ttl_seconds(record.manifest["spec"], status["phase"]) is not None:
+            self._expiries.add(asyncio.ensure_future(lifecycle.expire(self, record)))
 
     async def _workflow_lock(self, record: WorkflowRecord, run: WorkflowRun) -> Lease | None:
         """Workflow-level ``synchronization``: wait (Pending, with Argo's message) for its locks."""
@@ -464,7 +479,10 @@ class Engine:
             if record.status.get("finishedAt"):
                 break
             await self.wait_changed(uid, POLL_SECONDS)
-        return self.get(namespace, name)
+        try:
+            return self.get(namespace, name)
+        except NotFoundError:  # its ttlStrategy already removed it; the archive has it
+            return self.get_archived(uid)
 
     # ---- control -----------------------------------------------------------------------------
     def _get(self, namespace: str, name: str) -> WorkflowRecord:
@@ -551,6 +569,31 @@ class Engine:
 
     async def terminate(self, namespace: str, name: str) -> None:
         await self._request(self._unfinished(namespace, name), {"shutdown": "Terminate"})
+
+    # ---- archive, retry, resubmit ---------------------------------------------------------
+    def list_archived(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return lifecycle.list_archived(self, namespace)
+
+    def get_archived(self, uid: str) -> dict[str, Any]:
+        return lifecycle.get_archived(self, uid)
+
+    def delete_archived(self, uid: str) -> None:
+        lifecycle.delete_archived(self, uid)
+
+    async def retry(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        restart_successful: bool = False,
+        node_field_selector: str | None = None,
+    ) -> dict[str, Any]:
+        return await lifecycle.retry(self, namespace, name, restart_successful, node_field_selector)
+
+    async def resubmit(
+        self, namespace: str, name: str, *, memoized: bool = False
+    ) -> dict[str, Any]:
+        return await lifecycle.resubmit(self, namespace, name, memoized)
 
     # ---- logs --------------------------------------------------------------------------------
     def pod_logs(self, namespace: str, name: str, pod: str | None = None) -> list[tuple[str, str]]:

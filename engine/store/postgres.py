@@ -195,6 +195,13 @@ class PostgresStore:
         with self._session() as db:
             self._put_node(db, uid, node)
 
+    def delete_nodes(self, uid: str, node_ids: list[str]) -> None:
+        with self._session() as db:
+            db.execute(
+                self._sql("DELETE FROM {s}.nodes WHERE workflow_uid = %s AND node_id = ANY(%s)"),
+                (uid, list(node_ids)),
+            )
+
     def _select(self, where: str, args: tuple[Any, ...]) -> list[WorkflowRecord]:
         """Workflows matching ``where``, newest first, with their nodes in insertion order."""
         with self._session() as db:

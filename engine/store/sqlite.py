@@ -117,6 +117,13 @@ class SQLiteStore:
             (uid, node.id, json.dumps(node.to_argo()), node.log_path),
         )
 
+    def delete_nodes(self, uid: str, node_ids: list[str]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "DELETE FROM nodes WHERE workflow_uid = ? AND node_id = ?",
+                [(uid, nid) for nid in node_ids],
+            )
+
     def save_node(self, uid: str, node: Node) -> None:
         with self._lock, self._db:
             self._put_node(uid, node)

@@ -383,3 +383,14 @@ def test_postgres_store_reconnects_after_the_server_drops_it(pg_schema: str) -> 
         assert got.name == "hello"
     finally:
         store.close()
+
+
+def test_delete_nodes(store: WorkflowStore) -> None:
+    rec = record("del-nodes")
+    store.create(rec)
+    for i in range(3):
+        store.save_node(rec.uid, Node(id=f"n{i}", name=f"n{i}", display_name=f"n{i}",
+                                      type=NodeType.POD))  # fmt: skip
+    store.delete_nodes(rec.uid, ["n0", "n2"])
+    got = store.get_by_uid(rec.uid)
+    assert got is not None and list(got.nodes) == ["n1"]
