@@ -394,3 +394,22 @@ def test_delete_nodes(store: WorkflowStore) -> None:
     store.delete_nodes(rec.uid, ["n0", "n2"])
     got = store.get_by_uid(rec.uid)
     assert got is not None and list(got.nodes) == ["n1"]
+
+
+def test_config_selects_the_postgres_store(tmp_path: Path) -> None:
+    from sluice.app import build_engine
+    from sluice.config import load_settings
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "persistence:\n  postgresql:\n    host: 127.0.0.1\n    port: 5432\n    database: test\n"
+        "    userNameSecret: {name: pg, key: user}\n"
+    )
+    (tmp_path / "secrets" / "pg").mkdir(parents=True)
+    (tmp_path / "secrets" / "pg" / "user").write_text("postgres\n")
+    engine = build_engine(load_settings(str(tmp_path), str(cfg)))
+    try:
+        assert isinstance(engine.store, PostgresStore)
+    finally:
+        engine.store.close()
