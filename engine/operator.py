@@ -9,6 +9,7 @@ returned as it is, so walking a workflow again after a restart resumes it where 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import copy
 import json
@@ -475,7 +476,10 @@ class WorkflowRun:
             daemons_token = DAEMONS.set(daemons)
             try:
                 runner = run_steps if kind == "steps" else run_dag
-                return await runner(self, node, tmpl, scope)
+                deadline = template_deadline(tmpl)
+                if deadline is None:
+                    return await runner(self, node, tmpl, scope)
+                return await self._bounded(node, runner(self, node, tmpl, scope), deadline)
             finally:
                 await stop_daemons(self, daemons)
                 DAEMONS.reset(daemons_token)
@@ -494,6 +498,28 @@ class WorkflowRun:
         from engine.podrun import run_pod
 
         return await run_pod(self, node, tmpl)
+
+    async def _bounded(self, node: Node, work: Any, limit: float) -> Node:
+        """A steps/dag node that must end within ``limit`` seconds: past it, what still runs
+        under it is stopped and fails, and so does the node."""
+        task = asyncio.ensure_future(work)
+        timer = asyncio.ensure_future(self.ctx.clock.sleep(limit))
+        try:
+            await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if task.done():
+            result: Node = task.result()
+            return result
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        message = "Step exceeded its deadline"
+        for other in self.nodes.values():
+            inside = other.name.startswith((node.name + ".", node.name + "[", node.name + "("))
+            if inside and not other.fulfilled:
+                self.finish(other, Phase.FAILED, message)
+        return self.finish(node, Phase.FAILED, message)
 
     @property
     def artifacts_root(self) -> Path:

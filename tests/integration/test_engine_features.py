@@ -201,3 +201,26 @@ spec:
     node = wf["status"]["nodes"][wf["metadata"]["name"]]
     assert node["phase"] == "Failed"
     assert "cpu 4000m" in node["message"] and "1000m" in node["message"]
+
+
+async def test_steps_template_deadline_stops_what_runs_under_it(engine: Engine) -> None:
+    wf = await run(
+        engine,
+        """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: steps-deadline-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    timeout: 1s
+    steps:
+    - - {name: slow, template: slow}
+  - name: slow
+    container: {image: a, command: [sleep, "30"]}
+""",
+    )
+    root = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert root["phase"] == "Failed" and root["message"] == "Step exceeded its deadline"
+    assert nodes(wf)["slow"]["phase"] == "Failed"
