@@ -455,7 +455,12 @@ class Engine:
         loop = asyncio.get_running_loop()
         while True:
             t0 = loop.time()
-            current = self._get(namespace, name).to_argo()
+            live = self.store.get(namespace, name)
+            if live is None or live.uid != record.uid:  # its ttlStrategy removed it
+                with contextlib.suppress(NotFoundError):
+                    yield self.get_archived(record.uid)
+                return
+            current = live.to_argo()
             cost = loop.time() - t0
             if current != last:
                 yield current

@@ -1,4 +1,5 @@
-"""argo-server's REST paths for stored resources, shared by the server and its client.
+"""argo-server's REST paths for stored resources and the archive, shared by the server and its
+client.
 
 One row per kind: where its routes live under ``/api/v1/`` and the key a create request wraps
 the manifest in (``{"template": {...}}``, ``{"cronWorkflow": {...}}``), as argo-server has them.
@@ -39,3 +40,6 @@ RESOURCE_APIS: dict[str, ResourceApi] = {
         ResourceApi("CronWorkflow", "cron-workflows", "cronWorkflow"),
     )
 }
+
+# argo-server's ArchivedWorkflowService: archived workflows are addressed by uid alone
+ARCHIVE_PATH = "/api/v1/archived-workflows"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -14,54 +13,25 @@ import yaml
 
 from engine.submit import SubmitOptions
 from engine.templates import StoredKind, stored_kind, workflow_from_cron, workflow_from_template
-from sluice.cli_common import fail, now, run, settings_from, with_backend, with_common
+from sluice.cli_archive import COMMANDS as ARCHIVE_COMMANDS
+from sluice.cli_common import (
+    exit_unless_succeeded,
+    fail,
+    follow,
+    follow_options,
+    now,
+    print_logs,
+    print_workflow,
+    run,
+    settings_from,
+    watch_workflow,
+    with_backend,
+    with_common,
+)
 from sluice.cli_resources import GROUPS
 from sluice.client import VERBS, Backend
 from sluice.core.errors import SpecError
 from sluice.core.resources import load_file
-
-SUCCEEDED = "Succeeded"
-
-
-def _print_wf(wf: dict[str, Any], output: str | None) -> None:
-    from sluice.render import render_get
-
-    if output == "json":
-        click.echo(json.dumps(wf, indent=2))
-    elif output == "yaml":
-        click.echo(yaml.safe_dump(wf, sort_keys=False), nl=False)
-    elif output == "name":
-        click.echo(wf["metadata"]["name"])
-    elif output == "wide" or output is None:
-        click.echo(render_get(wf, now(), color=sys.stdout.isatty()))
-    else:
-        raise click.BadParameter(f"unknown output format {output}", param_hint="-o")
-
-
-async def _watch(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
-    """Redraw the workflow as it changes (on a terminal); returns its final state."""
-    from sluice.render import render_get
-
-    tty = sys.stdout.isatty()
-    final: dict[str, Any] = {}
-    async for wf in backend.watch(namespace, name):
-        final = wf
-        if tty:
-            click.echo("\x1b[H\x1b[2J" + render_get(wf, now(), color=True))
-    if not tty and final:
-        click.echo(render_get(final, now()))
-    return final
-
-
-async def _print_logs(backend: Backend, namespace: str, name: str, pod: str | None,
-                      follow: bool, prefix: bool) -> None:  # fmt: skip
-    async for pod_name, line in backend.logs(namespace, name, pod, follow):
-        click.echo(f"{pod_name}: {line}" if prefix else line)
-
-
-def _phase_exit(wf: dict[str, Any]) -> None:
-    if (wf.get("status") or {}).get("phase") != SUCCEEDED:
-        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,8 +40,8 @@ def main() -> None:
     """sluice: event-driven triggers and an Argo-Workflows-compatible engine."""
 
 
-for _group in GROUPS:  # template, cluster-template, cron
-    main.add_command(_group)
+for _command in (*GROUPS, *ARCHIVE_COMMANDS):  # template, cluster-template, cron; archive...
+    main.add_command(_command)
 
 
 def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[str, str]:
@@ -100,10 +70,7 @@ def _parse_params(pairs: tuple[str, ...], parameter_file: str | None) -> dict[st
 @click.option("--generate-name")
 @click.option("--name")
 @click.option("--serviceaccount")
-@click.option("--wait", is_flag=True, help="Wait for the workflow to complete.")
-@click.option("-w", "--watch", is_flag=True, help="Watch the workflow until it completes.")
-@click.option("--log", is_flag=True, help="Print the pods' logs as they run.")
-@click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
+@follow_options
 @with_common
 def submit(files: tuple[str, ...], from_: str | None, parameters: tuple[str, ...],
            parameter_file: str | None, entrypoint: str | None, generate_name: str | None,
@@ -135,7 +102,7 @@ def submit(files: tuple[str, ...], from_: str | None, parameters: tuple[str, ...
     if problems:
         raise SystemExit(fail(problems))
 
-    async def go(backend: Backend) -> list[dict[str, Any]]:
+    async def go(backend: Backend) -> list[dict[str, Any] | None]:
         finals = []
         todo = [(dict(raw.data), raw.where()) for raw in docs]
         if source is not None:
@@ -143,34 +110,10 @@ def submit(files: tuple[str, ...], from_: str | None, parameters: tuple[str, ...
         for manifest, where in todo:
             manifest.setdefault("metadata", {}).setdefault("namespace", namespace)
             wf = await backend.submit(manifest, opts, where)
-            wf_name = wf["metadata"]["name"]
-            if not (wait or watch or log or backend.local):
-                _print_wf(wf, output)
-                continue
-            if output is None and not watch:
-                click.echo(f"Name: {wf_name}")
-            logs = (
-                asyncio.create_task(_print_logs(backend, namespace, wf_name, None, True, True))
-                if log
-                else None
-            )
-            final = await (_watch(backend, namespace, wf_name) if watch else
-                           _final(backend, namespace, wf_name))  # fmt: skip
-            if logs is not None:
-                await logs
-            if output or not watch:
-                if output:
-                    _print_wf(final, output)
-                else:
-                    status = final.get("status") or {}
-                    click.echo(f"{wf_name} {status.get('phase')} at {status.get('finishedAt')}")
-            finals.append(final)
+            finals.append(await follow(backend, wf, output, wait=wait, watch=watch, log=log))
         return finals
 
-    finals = run(with_backend(settings, go))
-    if wait or watch or log or finals:
-        for wf in finals:
-            _phase_exit(wf)
+    exit_unless_succeeded(run(with_backend(settings, go)))
 
 
 def _parse_from(text: str) -> tuple[StoredKind, str]:
@@ -202,13 +145,6 @@ async def _from_resource(
     return manifest, f"{kind.name.lower()}/{name}"
 
 
-async def _final(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
-    final: dict[str, Any] = {}
-    async for wf in backend.watch(namespace, name):
-        final = wf
-    return final
-
-
 @main.command(name="list")
 @click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
 @with_common
@@ -226,7 +162,7 @@ def list_(output: str | None, namespace: str, **kw: Any) -> None:
         for wf in wfs:
             click.echo(wf["metadata"]["name"])
     else:
-        click.echo(render_list(wfs, now()), nl=False)
+        click.echo(render_list(wfs, now(), wide=output == "wide"), nl=False)
 
 
 @main.command()
@@ -237,7 +173,7 @@ def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
     """Show a workflow."""
     settings = settings_from(kw)
     wf = run(with_backend(settings, lambda b: b.get(namespace, name)))
-    _print_wf(wf, output)
+    print_workflow(wf, output)
 
 
 @main.command()
@@ -246,8 +182,9 @@ def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
 def watch(name: str, namespace: str, **kw: Any) -> None:
     """Watch a workflow until it completes."""
     settings = settings_from(kw)
-    final = run(with_backend(settings, lambda b: _watch(b, namespace, name)))
-    _phase_exit(final)
+    exit_unless_succeeded(
+        [run(with_backend(settings, lambda b: watch_workflow(b, namespace, name)))]
+    )
 
 
 @main.command()
@@ -258,7 +195,7 @@ def watch(name: str, namespace: str, **kw: Any) -> None:
 def logs(name: str, pod: str | None, follow: bool, namespace: str, **kw: Any) -> None:
     """Print the logs of a workflow's pods."""
     settings = settings_from(kw)
-    run(with_backend(settings, lambda b: _print_logs(b, namespace, name, pod, follow, True)))
+    run(with_backend(settings, lambda b: print_logs(b, namespace, name, pod, follow, True)))
 
 
 @main.command()

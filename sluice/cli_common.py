@@ -1,24 +1,29 @@
-"""What every ``sluice`` command shares: the common options, settings, backend and exit codes.
+"""What every ``sluice`` command shares: the common options, settings, backend and exit codes,
+and how a command that starts a workflow prints it or waits for it.
 
 Commands live in more than one module (workflows in ``cli``, stored templates and crons in
-``cli_resources``); they all reach the server or the in-process engine through these helpers.
+``cli_resources``, the archive, retry and resubmit in ``cli_archive``); they all reach the server
+or the in-process engine through these helpers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
+import yaml
 
 from sluice.client import Backend, LocalBackend, RemoteBackend, server_answers
 from sluice.config import Settings, load_settings
 from sluice.core.errors import SluiceError, SpecError
 
 T = TypeVar("T")
+SUCCEEDED = "Succeeded"
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -84,3 +89,98 @@ def fail(problems: list[str]) -> int:
     for p in problems:
         click.echo(p, err=True)
     return 1
+
+
+# ---- workflows: printing one, and waiting for one ------------------------------------------
+def print_workflow(wf: dict[str, Any], output: str | None) -> None:
+    """``-o json|yaml|name``, or the ``argo get`` screen."""
+    from sluice.render import render_get
+
+    if output == "json":
+        click.echo(json.dumps(wf, indent=2))
+    elif output == "yaml":
+        click.echo(yaml.safe_dump(wf, sort_keys=False), nl=False)
+    elif output == "name":
+        click.echo(wf["metadata"]["name"])
+    elif output == "wide" or output is None:
+        click.echo(render_get(wf, now(), color=sys.stdout.isatty()))
+    else:
+        raise click.BadParameter(f"unknown output format {output}", param_hint="-o")
+
+
+async def watch_workflow(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
+    """Redraw the workflow as it changes (on a terminal); returns its final state."""
+    from sluice.render import render_get
+
+    tty = sys.stdout.isatty()
+    final: dict[str, Any] = {}
+    async for wf in backend.watch(namespace, name):
+        final = wf
+        if tty:
+            click.echo("\x1b[H\x1b[2J" + render_get(wf, now(), color=True))
+    if not tty and final:
+        click.echo(render_get(final, now()))
+    return final
+
+
+async def final_state(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
+    final: dict[str, Any] = {}
+    async for wf in backend.watch(namespace, name):
+        final = wf
+    return final
+
+
+async def print_logs(backend: Backend, namespace: str, name: str, pod: str | None,
+                     follow: bool, prefix: bool) -> None:  # fmt: skip
+    async for pod_name, line in backend.logs(namespace, name, pod, follow):
+        click.echo(f"{pod_name}: {line}" if prefix else line)
+
+
+def follow_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--wait``, ``-w/--watch``, ``--log`` and ``-o``: how ``follow`` treats the workflow."""
+    for option in reversed([
+        click.option("--wait", is_flag=True, help="Wait for the workflow to complete."),
+        click.option("-w", "--watch", is_flag=True, help="Watch the workflow until it completes."),
+        click.option("--log", is_flag=True, help="Print the pods' logs as they run."),
+        click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"])),
+    ]):  # fmt: skip
+        fn = option(fn)
+    return fn
+
+
+async def follow(
+    backend: Backend, wf: dict[str, Any], output: str | None, *,
+    wait: bool = False, watch: bool = False, log: bool = False,
+) -> dict[str, Any] | None:  # fmt: skip
+    """What ``submit``, ``retry`` and ``resubmit`` do with a workflow they have just started.
+
+    A server runs it, so unless asked to wait the command prints it and returns at once (None).
+    In-process, this process is what runs it, so the command always waits; it then prints how the
+    workflow ended (``-o`` picks how) and returns its final state, for ``exit_unless_succeeded``.
+    """
+    if not (wait or watch or log or backend.local):
+        print_workflow(wf, output)
+        return None
+    namespace, name = wf["metadata"].get("namespace") or "default", wf["metadata"]["name"]
+    if output is None and not watch:
+        click.echo(f"Name: {name}")
+    logs = (
+        asyncio.create_task(print_logs(backend, namespace, name, None, True, True)) if log else None
+    )
+    final = await (watch_workflow(backend, namespace, name) if watch else
+                   final_state(backend, namespace, name))  # fmt: skip
+    if logs is not None:
+        await logs
+    if output:
+        print_workflow(final, output)
+    elif not watch:
+        status = final.get("status") or {}
+        click.echo(f"{name} {status.get('phase')} at {status.get('finishedAt')}")
+    return final
+
+
+def exit_unless_succeeded(finals: list[dict[str, Any] | None]) -> None:
+    """Exit 1 if a workflow that was waited for did not succeed."""
+    for wf in finals:
+        if wf is not None and (wf.get("status") or {}).get("phase") != SUCCEEDED:
+            sys.exit(1)

@@ -14,7 +14,7 @@ import aiohttp
 
 from engine.service import Engine
 from engine.submit import SubmitOptions
-from sluice.api import RESOURCE_APIS
+from sluice.api import ARCHIVE_PATH, RESOURCE_APIS
 from sluice.app import template_registry
 from sluice.core.errors import ConflictError, NotFoundError, SluiceError, SpecError
 from sluice.logs import follow_logs
@@ -55,6 +55,19 @@ class Backend(Protocol):
     async def delete_resource(self, kind: str, namespace: str, name: str) -> None: ...
 
     async def suspend_cron(self, namespace: str, name: str, suspend: bool) -> dict[str, Any]: ...
+
+    # running a completed workflow again, and the archive of completed workflows
+    async def retry(
+        self, namespace: str, name: str, restart_successful: bool, node_field_selector: str | None
+    ) -> dict[str, Any]: ...
+
+    async def resubmit(self, namespace: str, name: str, memoized: bool) -> dict[str, Any]: ...
+
+    async def list_archived(self, namespace: str | None) -> list[dict[str, Any]]: ...
+
+    async def get_archived(self, uid: str) -> dict[str, Any]: ...
+
+    async def delete_archived(self, uid: str) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -117,6 +130,30 @@ class LocalBackend:
 
     async def suspend_cron(self, namespace: str, name: str, suspend: bool) -> dict[str, Any]:
         return template_registry(self.engine).set_suspend(namespace, name, suspend)
+
+    async def retry(
+        self, namespace: str, name: str, restart_successful: bool, node_field_selector: str | None
+    ) -> dict[str, Any]:
+        await self._start()
+        return await self.engine.retry(
+            namespace,
+            name,
+            restart_successful=restart_successful,
+            node_field_selector=node_field_selector,
+        )
+
+    async def resubmit(self, namespace: str, name: str, memoized: bool) -> dict[str, Any]:
+        await self._start()
+        return await self.engine.resubmit(namespace, name, memoized=memoized)
+
+    async def list_archived(self, namespace: str | None) -> list[dict[str, Any]]:
+        return self.engine.list_archived(namespace)
+
+    async def get_archived(self, uid: str) -> dict[str, Any]:
+        return self.engine.get_archived(uid)
+
+    async def delete_archived(self, uid: str) -> None:
+        self.engine.delete_archived(uid)
 
     async def close(self) -> None:
         await self.engine.close()
@@ -242,6 +279,38 @@ class RemoteBackend:
         async with self.session.put(url) as resp:
             result: dict[str, Any] = await self._json(resp)
             return result
+
+    async def retry(
+        self, namespace: str, name: str, restart_successful: bool, node_field_selector: str | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"restartSuccessful": restart_successful}
+        if node_field_selector:
+            body["nodeFieldSelector"] = node_field_selector
+        async with self.session.put(self._url(namespace, name, "retry"), json=body) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def resubmit(self, namespace: str, name: str, memoized: bool) -> dict[str, Any]:
+        body = {"memoized": memoized}
+        async with self.session.put(self._url(namespace, name, "resubmit"), json=body) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def list_archived(self, namespace: str | None) -> list[dict[str, Any]]:
+        params = (
+            {"listOptions.fieldSelector": f"metadata.namespace={namespace}"} if namespace else {}
+        )
+        async with self.session.get(self.server + ARCHIVE_PATH, params=params) as resp:
+            return list((await self._json(resp)).get("items") or [])
+
+    async def get_archived(self, uid: str) -> dict[str, Any]:
+        async with self.session.get(f"{self.server}{ARCHIVE_PATH}/{uid}") as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def delete_archived(self, uid: str) -> None:
+        async with self.session.delete(f"{self.server}{ARCHIVE_PATH}/{uid}") as resp:
+            await self._json(resp)
 
     async def close(self) -> None:
         await self.session.close()

@@ -20,7 +20,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["human_duration", "human_since", "phase_symbol", "render_get", "render_list", "tabwrite"]
+__all__ = [
+    "human_duration",
+    "human_since",
+    "phase_symbol",
+    "render_get",
+    "render_list",
+    "sort_workflows",
+    "tabwrite",
+]
 
 _ZERO = datetime(1, 1, 1, tzinfo=UTC)  # Go's zero time.Time, which argo prints for unset times
 _MAX_SECONDS = (2**63 - 1) / 1e9  # time.Time.Sub saturates at the largest time.Duration
@@ -68,6 +76,7 @@ _BOUNDARY = frozenset({"DAG", "Steps"})
 _GROUPING = frozenset({"StepGroup", "Retry"})
 _EXECUTION = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
 
+_FULFILLED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
 _HEADER = "{:<20} {}\n"
 _LIST_NUDGE_LIMIT = 100
 
@@ -165,12 +174,44 @@ def _header(wf: Mapping[str, Any], now: datetime, color: bool) -> list[tuple[str
     return rows
 
 
-def render_list(workflows: Sequence[Mapping[str, Any]], now: datetime) -> str:
+def render_list(
+    workflows: Sequence[Mapping[str, Any]], now: datetime, *,
+    wide: bool = False, namespace: bool = False, uid: bool = False,
+) -> str:  # fmt: skip
     """What ``argo list`` prints: running workflows first, newest first, then finished ones,
-    most recently finished first."""
+    most recently finished first.
+
+    The flags are argo's print options: ``wide`` (``-o wide``) adds P/R/C (pending, running and
+    completed pods) and PARAMETERS; ``argo archive list`` prints NAMESPACE first and UID last.
+    """
     if not workflows:
         return "No workflows found\n"
     now = _aware(now)
+    header = ["NAMESPACE"] if namespace else []
+    header += ["NAME", "STATUS", "AGE", "DURATION", "PRIORITY", "MESSAGE"]
+    header += ["P/R/C", "PARAMETERS"] if wide else []
+    text = "\t".join(header + (["UID"] if uid else [])) + "\n"
+    completed = 0
+    for wf in sort_workflows(workflows):
+        meta, spec, status = _section(wf, "metadata"), _section(wf, "spec"), _section(wf, "status")
+        age = _span(_parse(meta.get("creationTimestamp")), now, now)
+        took = _span(_parse(status.get("startedAt")), _parse(status.get("finishedAt")), now)
+        cells = [meta.get("namespace") or ""] if namespace else []
+        cells += [meta.get("name") or "", _workflow_status(wf), human_duration(age)]
+        cells += [human_duration(took), str(int(spec.get("priority") or 0))]
+        cells.append(status.get("message") or "")
+        if wide:
+            cells += [_pod_counts(status), _parameter_string(spec)]
+        if uid:
+            cells.append(meta.get("uid") or "")
+        text += "\t".join(cells) + "\n"
+        completed += status.get("phase") in ("Succeeded", "Failed", "Error")
+    return tabwrite(text, padding=3) + _cost_nudge(completed, len(workflows) - completed)
+
+
+def sort_workflows(workflows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """argo's order for lists of workflows: running ones first, newest first, then finished
+    ones, most recently finished first."""
 
     def order(wf: Mapping[str, Any]) -> tuple[bool, float]:
         meta, status = _section(wf, "metadata"), _section(wf, "status")
@@ -178,20 +219,31 @@ def render_list(workflows: Sequence[Mapping[str, Any]], now: datetime) -> str:
         newest = finished or _parse(meta.get("creationTimestamp")) or _ZERO
         return finished is not None, -newest.timestamp()
 
-    text = "NAME\tSTATUS\tAGE\tDURATION\tPRIORITY\tMESSAGE\n"
-    completed = 0
-    for wf in sorted(workflows, key=order):
-        meta, spec, status = _section(wf, "metadata"), _section(wf, "spec"), _section(wf, "status")
-        age = _span(_parse(meta.get("creationTimestamp")), now, now)
-        took = _span(_parse(status.get("startedAt")), _parse(status.get("finishedAt")), now)
-        cells = (meta.get("name") or "", _workflow_status(wf), human_duration(age))
-        priority = int(spec.get("priority") or 0)
-        text += "\t".join(
-            (*cells, human_duration(took), str(priority), status.get("message") or "")
-        )
-        text += "\n"
-        completed += status.get("phase") in ("Succeeded", "Failed", "Error")
-    return tabwrite(text, padding=3) + _cost_nudge(completed, len(workflows) - completed)
+    return sorted(workflows, key=order)
+
+
+def _pod_counts(status: Mapping[str, Any]) -> str:
+    """``pending/running/completed`` over the pod nodes; skipped and omitted ones count as
+    completed, as argo's ``Fulfilled`` has it."""
+    counts = [0, 0, 0]
+    for node in (status.get("nodes") or {}).values():
+        if node.get("type") == "Pod":
+            phase = node.get("phase")
+            counts[2 if phase in _FULFILLED else 1 if phase == "Running" else 0] += 1
+    return "/".join(map(str, counts))
+
+
+def _parameter_string(spec: Mapping[str, Any]) -> str:
+    """``name=value,...`` of the parameters that have a value, each value cut to 50 characters
+    the way argo cuts it (its first 32, ``...``, its last 15)."""
+    shown = []
+    for param in (spec.get("arguments") or {}).get("parameters") or []:
+        if param.get("value") is not None:
+            value = _go_string(param["value"])
+            if len(value) > 50:
+                value = value[:32] + "..." + value[-15:]
+            shown.append(f"{param.get('name')}={value}")
+    return ",".join(shown)
 
 
 def _cost_nudge(completed: int, incomplete: int) -> str:

@@ -2,7 +2,8 @@
 
 Routes follow argo-server's ``/api/v1/workflows/{namespace}[/{name}[/log]]``, so tools that
 speak to argo-server can speak to sluice; stored WorkflowTemplates, ClusterWorkflowTemplates and
-CronWorkflows have argo-server's routes too (see ``sluice.api``).
+CronWorkflows have argo-server's routes too (see ``sluice.api``), and so has the archive of
+completed workflows (``/api/v1/archived-workflows[/{uid}]``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -18,7 +20,7 @@ from engine.service import Engine
 from engine.submit import SubmitOptions
 from engine.templates import TemplateRegistry
 from sluice import __version__
-from sluice.api import RESOURCE_APIS, ResourceApi
+from sluice.api import ARCHIVE_PATH, RESOURCE_APIS, ResourceApi
 from sluice.app import template_registry
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.logs import follow_logs
@@ -108,6 +110,41 @@ async def act(request: web.Request) -> web.Response:
     return web.json_response(engine.get(m["namespace"], m["name"]))
 
 
+async def _options(request: web.Request, types: dict[str, type]) -> dict[str, Any]:
+    """An optional JSON body of options, e.g. ``{"memoized": true}``: absent is ``{}``; a known
+    key of the wrong type is a 400. Other keys (argo clients repeat name and namespace) pass."""
+    body = await request.json() if request.can_read_body else {}
+    if not isinstance(body, dict):
+        raise SpecError(["request body: expected a JSON object"])
+    for key, kind in types.items():
+        if body.get(key) is not None and not isinstance(body[key], kind):
+            raise SpecError([f"request body: {key}: expected a {kind.__name__}"])
+    return body
+
+
+async def retry_workflow(request: web.Request) -> web.Response:
+    """Argo's RetryWorkflow: body ``{"restartSuccessful": bool, "nodeFieldSelector": str}``."""
+    m = request.match_info
+    body = await _options(request, {"restartSuccessful": bool, "nodeFieldSelector": str})
+    wf = await _engine(request).retry(
+        m["namespace"],
+        m["name"],
+        restart_successful=bool(body.get("restartSuccessful")),
+        node_field_selector=body.get("nodeFieldSelector") or None,
+    )
+    return web.json_response(wf)
+
+
+async def resubmit_workflow(request: web.Request) -> web.Response:
+    """Argo's ResubmitWorkflow: body ``{"memoized": bool}``; answers the new workflow."""
+    m = request.match_info
+    body = await _options(request, {"memoized": bool})
+    memoized = bool(body.get("memoized"))
+    return web.json_response(
+        await _engine(request).resubmit(m["namespace"], m["name"], memoized=memoized)
+    )
+
+
 async def workflow_events(request: web.Request) -> web.StreamResponse:
     """SSE: ``data: {"result": {"type": "MODIFIED", "object": WORKFLOW}}`` per change."""
     namespace = request.match_info["namespace"]
@@ -148,6 +185,34 @@ async def lint(request: web.Request) -> web.Response:
     body = await request.json()
     validate_workflow(body.get("workflow") or {}, "<request>")
     return web.json_response(body.get("workflow") or {})
+
+
+def _archive_namespace(request: web.Request) -> str | None:
+    """The namespace of ``listOptions.fieldSelector=metadata.namespace=NS`` (argo's CLI sends it),
+    or of ``namespace=NS`` (newer argo clients); neither lists every namespace."""
+    namespace = request.query.get("namespace") or None
+    selector = request.query.get("listOptions.fieldSelector", "")
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        key, op, value = term.partition("==") if "==" in term else term.partition("=")
+        if key.strip() != "metadata.namespace" or not op:
+            raise SpecError([f"listOptions.fieldSelector: unsupported '{term}'; only"
+                             " metadata.namespace=NS is supported"])  # fmt: skip
+        namespace = value.strip() or None
+    return namespace
+
+
+async def list_archived(request: web.Request) -> web.Response:
+    items = _engine(request).list_archived(_archive_namespace(request))
+    return web.json_response({"metadata": {}, "items": items})
+
+
+async def get_archived(request: web.Request) -> web.Response:
+    return web.json_response(_engine(request).get_archived(request.match_info["uid"]))
+
+
+async def delete_archived(request: web.Request) -> web.Response:
+    _engine(request).delete_archived(request.match_info["uid"])
+    return web.json_response({})
 
 
 def _registry(request: web.Request) -> TemplateRegistry:
@@ -209,9 +274,15 @@ def make_app(engine: Engine) -> web.Application:
     app.router.add_post(base + "/lint", lint)
     app.router.add_get(base + "/{name}", get_workflow)
     app.router.add_delete(base + "/{name}", delete_workflow)
+    # before the generic /{verb} route, which would otherwise take these
+    app.router.add_put(base + "/{name}/retry", retry_workflow)
+    app.router.add_put(base + "/{name}/resubmit", resubmit_workflow)
     app.router.add_put(base + "/{name}/{verb}", act)
     app.router.add_get(base + "/{name}/log", workflow_logs)
     app.router.add_get("/api/v1/workflow-events/{namespace}", workflow_events)
+    app.router.add_get(ARCHIVE_PATH, list_archived)
+    app.router.add_get(ARCHIVE_PATH + "/{uid}", get_archived)
+    app.router.add_delete(ARCHIVE_PATH + "/{uid}", delete_archived)
     for api in RESOURCE_APIS.values():
         app.router.add_routes(resource_routes(api))
     return app

@@ -96,3 +96,19 @@ async def test_archive_ttl_and_pod_gc(engine: Engine, tmp_path: Path) -> None:
     assert not pods_dir.exists() or not any(pods_dir.iterdir())
     engine.delete_archived(uid)
     assert engine.list_archived() == []
+
+
+async def test_watch_ends_with_the_archived_copy_when_ttl_removes_it(engine: Engine) -> None:
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "ttl-"},
+        "spec": {
+            "entrypoint": "main",
+            "ttlStrategy": {"secondsAfterCompletion": 0},
+            "templates": [{"name": "main", "container": {"image": "a", "command": ["true"]}}],
+        },
+    }
+    record = await engine.submit(manifest)
+    seen = [wf async for wf in engine.watch("default", record.name)]
+    assert seen[-1]["status"]["phase"] == "Succeeded"
