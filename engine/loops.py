@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.templating import to_text
+
 
 class LoopError(ValueError):
     """A loop's items could not be computed."""
@@ -13,20 +15,8 @@ class LoopError(ValueError):
 def item_label(item: Any) -> str:
     """The part of an expanded node's name that shows its item: ``0:hello`` or ``0:a:1,b:2``."""
     if isinstance(item, dict):
-        return ",".join(f"{k}:{_scalar(item[k])}" for k in sorted(item))
-    return _scalar(item)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
+        return ",".join(f"{k}:{to_text(item[k])}" for k in sorted(item))
+    return to_text(item)
 
 
 def expanded_name(name: str, index: int, item: Any) -> str:
