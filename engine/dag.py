@@ -35,7 +35,8 @@ def task_logic(task: dict[str, Any], tasks: dict[str, dict[str, Any]]) -> tuple[
 
 
 async def run_dag(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Scope) -> Node:
-    from engine.operator import NodeError, aggregate_scope_values, step_scope_values
+    from engine.operator import NodeError
+    from engine.values import aggregate_scope_values, step_scope_values
 
     if node.phase == Phase.PENDING:
         node.phase = Phase.RUNNING

@@ -12,32 +12,29 @@ import asyncio
 import contextlib
 import contextvars
 import copy
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import govaluate, loops
+from engine import govaluate, loops, scopes
 from engine.clock import Clock
 from engine.executors.base import Executor
 from engine.objects import LocalObjects
 from engine.scheduler import PodRequest, Scheduler, parse_cpu, parse_memory
-from engine.status import Node, NodeType, Phase, fmt_time, node_id, parse_time, pod_name
+from engine.scopes import NodeError
+from engine.status import Node, NodeType, Phase, node_id, parse_time, pod_name
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.sync import SyncManager
-from engine.templating import Lazy, Scope, UnresolvedError, resolve, to_text, unresolved
+from engine.templating import Scope, UnresolvedError, resolve, unresolved
+from engine.values import template_deadline
 from sluice.core.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 
 TEMPLATE_TYPES = ("container", "script", "steps", "dag", "suspend", "resource", "http",
                   "containerSet", "data", "plugin")  # fmt: skip
-
-
-class NodeError(Exception):
-    """The node cannot run: it ends in phase Error with this message."""
 
 
 class TemplateSource(Protocol):
@@ -114,64 +111,10 @@ class WorkflowRun:
 
     # ---- scope -------------------------------------------------------------------------------
     def _global_scope(self) -> Scope:
-        meta = self.record.manifest.get("metadata") or {}
-        values: dict[str, Any] = {
-            "workflow.name": self.name,
-            "workflow.namespace": self.record.namespace,
-            "workflow.uid": self.record.uid,
-            "workflow.creationTimestamp": meta.get("creationTimestamp", ""),
-            "workflow.serviceAccountName": self.spec.get("serviceAccountName", ""),
-            "workflow.priority": str(self.spec.get("priority", 0)),
-            "workflow.mainEntrypoint": self.spec.get("entrypoint", ""),
-        }
-        for p in (self.spec.get("arguments") or {}).get("parameters") or []:
-            if "value" in p:
-                values[f"workflow.parameters.{p['name']}"] = p["value"]
-        # Argo: all workflow parameters as one JSON list of {name, value}
-        values["workflow.parameters.json"] = _json(
-            [
-                {"name": p["name"], "value": to_text(p["value"])}
-                for p in (self.spec.get("arguments") or {}).get("parameters") or []
-                if "value" in p
-            ]
-        )
-        for key in ("labels", "annotations"):
-            for k, v in (meta.get(key) or {}).items():
-                values[f"workflow.{key}.{k}"] = v
-        for k, v in self.global_outputs.items():
-            values[f"workflow.outputs.parameters.{k}"] = v
-        for k, a in self.global_artifacts.items():
-            values[f"workflow.outputs.artifacts.{k}"] = a["key"]
-        return Scope(values)
+        return scopes.global_scope(self)
 
     def _runtime_scope(self, scope: Scope) -> Scope:
-        return scope.child(
-            {
-                "workflow.status": self.exit_status or self.record.status.get("phase", "Running"),
-                "workflow.duration": Lazy(self._duration),
-                "workflow.failures": Lazy(self._failures),
-            }
-        )
-
-    def _duration(self) -> str:
-        t0 = parse_time(self.record.status.get("startedAt"))
-        duration = (self.ctx.clock.now() - t0).total_seconds() if t0 else 0.0
-        return f"{duration:.6f}"
-
-    def _failures(self) -> str:
-        failures = [
-            {
-                "displayName": n.display_name,
-                "message": n.message,
-                "templateName": n.template_name,
-                "phase": str(n.phase),
-                "podName": n.pod_name,
-                "finishedAt": fmt_time(n.finished_at),
-            }
-            for n in self.nodes.values()
-            if n.type == NodeType.POD and n.phase in (Phase.FAILED, Phase.ERROR)
-        ]
-        return _json(failures)
+        return scopes.runtime_scope(self, scope)
 
     # ---- node bookkeeping --------------------------------------------------------------------
     def save(self, node: Node) -> None:
@@ -283,50 +226,7 @@ class WorkflowRun:
         self, tmpl: dict[str, Any], arguments: dict[str, Any]
     ) -> tuple[dict[str, Any], Scope]:
         """The template's inputs from the caller's arguments, and the scope they make."""
-        args = {p["name"]: p for p in (arguments.get("parameters") or [])}
-        params = []
-        values: dict[str, Any] = {}
-        for p in (tmpl.get("inputs") or {}).get("parameters") or []:
-            arg = args.get(p["name"])
-            if arg is not None and "value" in arg:
-                value = arg["value"]
-            elif "value" in p or "default" in p:
-                # a template's own value or default may use workflow variables
-                raw_value = p["value"] if "value" in p else p["default"]
-                value = resolve(to_text(raw_value), self._runtime_scope(self.scope))
-            else:
-                raise NodeError(f"inputs.parameters.{p['name']} was not supplied")
-            value = to_text(value)
-            if p.get("enum") and value not in [to_text(e) for e in p["enum"]]:
-                raise NodeError(
-                    f"inputs.parameters.{p['name']} value '{value}' is not in enum"
-                    f" {[to_text(e) for e in p['enum']]}"
-                )
-            params.append(
-                {k: v for k, v in p.items() if k not in ("value", "default")} | {"value": value}
-            )
-            values[f"inputs.parameters.{p['name']}"] = value
-        values["inputs.parameters"] = _json(
-            [{"name": p["name"], "value": p["value"]} for p in params]
-        )
-        arts = {a["name"]: a for a in (arguments.get("artifacts") or [])}
-        artifacts = []
-        for a in (tmpl.get("inputs") or {}).get("artifacts") or []:
-            if a.get("path"):
-                values[f"inputs.artifacts.{a['name']}.path"] = a["path"]
-            artifacts.append({**a, **arts.get(a["name"], {})} | {"path": a.get("path")})
-        for p in (tmpl.get("outputs") or {}).get("parameters") or []:
-            if (p.get("valueFrom") or {}).get("path"):
-                values[f"outputs.parameters.{p['name']}.path"] = p["valueFrom"]["path"]
-        for a in (tmpl.get("outputs") or {}).get("artifacts") or []:
-            if a.get("path"):
-                values[f"outputs.artifacts.{a['name']}.path"] = a["path"]
-        inputs: dict[str, Any] = {}
-        if params:
-            inputs["parameters"] = params
-        if artifacts:
-            inputs["artifacts"] = artifacts
-        return inputs, self.scope.child(values)
+        return scopes.bind_inputs(self, tmpl, arguments)
 
     async def execute(
         self,
@@ -539,41 +439,14 @@ class WorkflowRun:
                 self.scope.set(f"workflow.outputs.artifacts.{a['globalName']}", a["key"])
 
     async def run_http(self, node: Node, tmpl: dict[str, Any]) -> Node:
-        """An ``http`` template: the engine makes the request itself, no pod."""
-        from engine.http_template import run_http
+        from engine.leaves import run_http
 
-        await self._unsuspended.wait()
-        node.phase = Phase.RUNNING
-        self.save(node)
-        outcome = await run_http(
-            tmpl["http"], secrets=lambda name, key: self.objects.get("secret", name, key)
-        )
-        if outcome.result is not None:
-            node.outputs = {"result": outcome.result}
-        return self.finish(node, Phase(outcome.phase), outcome.message)
+        return await run_http(self, node, tmpl)
 
     async def run_suspend(self, node: Node, tmpl: dict[str, Any]) -> Node:
-        if node.phase == Phase.PENDING:
-            node.phase = Phase.RUNNING
-            self.save(node)
-        duration = (tmpl.get("suspend") or {}).get("duration")
-        while node.phase == Phase.RUNNING:
-            waiter = asyncio.ensure_future(self._resumed.wait())
-            timers = []
-            if duration not in (None, ""):
-                seconds = parse_duration(str(duration))
-                started = node.started_at or self.ctx.clock.now()
-                left = seconds - (self.ctx.clock.now() - started).total_seconds()
-                if left <= 0:
-                    waiter.cancel()
-                    return self.finish(node, Phase.SUCCEEDED)
-                timers.append(asyncio.ensure_future(self.ctx.clock.sleep(left)))
-            try:
-                await asyncio.wait([waiter, *timers], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for t in (waiter, *timers):
-                    t.cancel()
-        return node
+        from engine.leaves import run_suspend
+
+        return await run_suspend(self, node, tmpl)
 
     # ---- helpers for steps and dags ----------------------------------------------------------
     def evaluate_when(self, expression: str) -> bool:
@@ -624,35 +497,6 @@ class WorkflowRun:
         }[check]
 
 
-def template_deadline(tmpl: dict[str, Any]) -> float | None:
-    """Seconds a template may run: ``activeDeadlineSeconds`` or ``timeout``, the smaller."""
-    limits = []
-    if tmpl.get("activeDeadlineSeconds") not in (None, ""):
-        limits.append(float(tmpl["activeDeadlineSeconds"]))
-    if tmpl.get("timeout") not in (None, ""):
-        limits.append(parse_duration(str(tmpl["timeout"])))
-    return min(limits) if limits else None
-
-
-def parse_duration(text: str) -> float:
-    """Argo's durations: a bare number is seconds; else Go's ``1h2m3s``-style units."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    import re
-
-    total = 0.0
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    matches = list(re.finditer(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)", text))
-    if not matches or "".join(m.group(0) for m in matches) != text:
-        raise ValueError(f"invalid duration '{text}'")
-    for m in matches:
-        total += float(m.group(1)) * units[m.group(2)]
-    return total
-
-
 class _Slots:
     """Holds the template-level parallelism limits a pod runs under."""
 
@@ -688,72 +532,3 @@ class _Slots:
             cpu_millis=cpu,
             memory_bytes=memory,
         )
-
-
-def step_scope_values(prefix: str, name: str, node: Node, nodes: dict[str, Node]) -> dict[str, Any]:
-    """``steps.NAME.*`` / ``tasks.NAME.*`` for a finished step or task (aggregated for loops)."""
-    key = f"{prefix}.{name}"
-    values: dict[str, Any] = {
-        f"{key}.id": node.id,
-        f"{key}.status": str(node.phase),
-        f"{key}.startedAt": fmt_time(node.started_at) or "",
-        f"{key}.finishedAt": fmt_time(node.finished_at) or "",
-        f"{key}.ip": "127.0.0.1",
-    }
-    outputs = node.outputs or {}
-    if "result" in outputs:
-        values[f"{key}.outputs.result"] = outputs["result"]
-    if "exitCode" in outputs:
-        values[f"{key}.exitCode"] = outputs["exitCode"]
-    for p in outputs.get("parameters") or []:
-        values[f"{key}.outputs.parameters.{p['name']}"] = p["value"]
-    for a in outputs.get("artifacts") or []:
-        values[f"{key}.outputs.artifacts.{a['name']}"] = a["key"]
-    values[f"{key}.outputs.parameters"] = _json(
-        {p["name"]: p["value"] for p in outputs.get("parameters") or []}
-    )
-    return values
-
-
-def aggregate_scope_values(prefix: str, name: str, children: list[Node]) -> dict[str, Any]:
-    """Outputs of an expanded step or task: each output as a JSON list over its children."""
-    key = f"{prefix}.{name}"
-    values: dict[str, Any] = {}
-    results = [str(c.outputs["result"]) for c in children if c.outputs and "result" in c.outputs]
-    if results:
-        values[f"{key}.outputs.result"] = _json([_json_or_text(r) for r in results])
-    # the whole outputs.parameters of a loop: one {name: value} map per child
-    values[f"{key}.outputs.parameters"] = _json(
-        [
-            {p["name"]: p["value"] for p in (c.outputs or {}).get("parameters") or []}
-            for c in children
-        ]
-    )
-    names: list[str] = []
-    for c in children:
-        for p in (c.outputs or {}).get("parameters") or []:
-            if p["name"] not in names:
-                names.append(p["name"])
-    for pname in names:
-        vals = [
-            p["value"]
-            for c in children
-            for p in (c.outputs or {}).get("parameters") or []
-            if p["name"] == pname
-        ]
-        values[f"{key}.outputs.parameters.{pname}"] = _json(vals)
-    return values
-
-
-def _json(value: Any) -> str:
-    """JSON as Go's encoder writes it (no spaces), which is what Argo puts into templates."""
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _json_or_text(text: str) -> Any:
-    # Argo keeps a result that is a JSON object as an object, anything else as its text.
-    try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return text
-    return value if isinstance(value, dict) else text

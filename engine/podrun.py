@@ -156,7 +156,7 @@ async def _containers(
 
 async def _bounded(run: WorkflowRun, spec: PodSpec, tmpl: dict[str, Any]) -> PodResult:
     """Run the container, killing it when its ``activeDeadlineSeconds``/``timeout`` passes."""
-    from engine.operator import template_deadline
+    from engine.values import template_deadline
 
     limit = template_deadline(tmpl)
     if limit is None:

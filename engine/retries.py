@@ -50,7 +50,7 @@ def policy_allows(policy: str, node: Node) -> bool:
 async def run_retries(
     run: WorkflowRun, call: _Call, strategy: dict[str, Any], parents: list[str]
 ) -> Node:
-    from engine.operator import parse_duration
+    from engine.values import parse_duration
 
     node = run.ensure_node(call.name, call.display_name, NodeType.RETRY, call.template_name,
                            call.boundary_id, parents, phase=Phase.RUNNING)  # fmt: skip

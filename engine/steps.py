@@ -49,7 +49,7 @@ async def call(
     its lifecycle hooks (expression hooks at its start and end, the exit hook last)."""
     node = await _call(run, spec, name, display, boundary_id, parents, scope, prefix)
     if scope is not None and (spec.get("hooks") or spec.get("onExit")):
-        from engine.operator import step_scope_values
+        from engine.values import step_scope_values
 
         own = scope.child(step_scope_values(prefix, spec["name"], node, run.nodes))
         await fire(run, node.name, spec.get("hooks") or {}, own, boundary_id, [node.id])
@@ -168,7 +168,7 @@ async def expand(
 
 
 async def run_steps(run: WorkflowRun, node: Node, tmpl: dict[str, Any], scope: Scope) -> Node:
-    from engine.operator import aggregate_scope_values, step_scope_values
+    from engine.values import aggregate_scope_values, step_scope_values
 
     if node.phase == Phase.PENDING:
         node.phase = Phase.RUNNING
