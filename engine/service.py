@@ -19,19 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from engine import lifecycle
+from engine import lifecycle, runner
 from engine.clock import Clock, SystemClock
 from engine.cron_runtime import CronController
 from engine.executors.base import Executor
-from engine.hooks import run_hooks
 from engine.merge import apply_defaults, apply_template_ref
 from engine.objects import LocalObjects, ObjectError
 from engine.operator import OperatorContext, WorkflowRun
 from engine.scheduler import Scheduler, parse_cpu, parse_memory
-from engine.status import Node, NodeType, Phase, fmt_time, parse_time
+from engine.status import Node, NodeType, Phase, fmt_time
 from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
-from engine.sync import Lease, SyncManager
+from engine.sync import SyncManager
 from engine.templates import TemplateRegistry
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.resources import RawResource
@@ -39,9 +38,6 @@ from sluice.core.resources import RawResource
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACE = "default"
-DEADLINE_POD = "Pod was active on the node longer than the specified deadline"
-DEADLINE_STEP = "Step exceeded its deadline"
-TERMINATED = "workflow shutdown with strategy: Terminate"
 POLL_SECONDS = 0.5
 
 
@@ -268,155 +264,7 @@ class Engine:
         self.tasks[record.uid] = task
 
     async def _run(self, record: WorkflowRecord) -> None:
-        run = WorkflowRun(self.ctx, record, lambda: self._notify(record.uid))
-        self.runs[record.uid] = run
-        par = record.manifest["spec"].get("parallelism")
-        self.scheduler.set_workflow_parallelism(record.uid, int(par) if par else None)
-        status = record.status
-        try:
-            if status.get("phase") in (None, "Pending"):
-                status["phase"] = "Running"
-            status.setdefault("startedAt", fmt_time(self.clock.now()))
-            self._save_status(record, run)
-            lease = await self._workflow_lock(record, run)
-            try:
-                await run_hooks(run, "Running")
-                phase, message = await self._main(record, run)
-            finally:
-                if lease is not None:
-                    self.sync.release(lease)
-            phase, message = await self._exit_handler(record, run, phase, message)
-            await run_hooks(run, phase)
-            status["phase"] = phase
-            if message:
-                status["message"] = message
-        except Exception as exc:  # a bug must fail the workflow, not hang it
-            log.exception("workflow %s failed unexpectedly", record.name)
-            status["phase"] = "Error"
-            status["message"] = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.runs.pop(record.uid, None)
-            self.tasks.pop(record.uid, None)
-            self.scheduler.forget(record.uid)
-        status["finishedAt"] = fmt_time(self.clock.now())
-        labels = record.manifest["metadata"].setdefault("labels", {})
-        labels["workflows.argoproj.io/completed"] = "true"
-        labels["workflows.argoproj.io/phase"] = status["phase"]
-        self.store.save_manifest(record.uid, record.manifest)
-        lifecycle.collect_pods(self.config.data_dir, record, list(run.nodes.values()), "workflow")
-        self._save_status(record, run)
-        lifecycle.archive(self, record)
-        self._unlock(record.uid)
-        if lifecycle.ttl_seconds(record.manifest["spec"], status["phase"]) is not None:
-            self._expiries.add(asyncio.ensure_future(lifecycle.expire(self, record)))
-
-    async def _workflow_lock(self, record: WorkflowRecord, run: WorkflowRun) -> Lease | None:
-        """Workflow-level ``synchronization``: wait (Pending, with Argo's message) for its locks."""
-        sync = record.manifest["spec"].get("synchronization")
-        if not sync:
-            return None
-        status = record.status
-
-        def waiting(message: str) -> None:
-            status["phase"] = "Pending"
-            status["message"] = message
-            self._save_status(record, run)
-
-        lease = await self.sync.acquire(
-            f"{record.namespace}/{record.name}", record.namespace, sync,
-            priority=int(record.manifest["spec"].get("priority") or 0),
-            created=(parse_time(record.manifest["metadata"].get("creationTimestamp"))
-                     or self.clock.now()).timestamp(),
-            on_wait=waiting,
-        )  # fmt: skip
-        if status.get("phase") == "Pending":
-            status["phase"] = "Running"
-            status.pop("message", None)
-            self._save_status(record, run)
-        return lease
-
-    async def _main(self, record: WorkflowRecord, run: WorkflowRun) -> tuple[str, str]:
-        """Run the entrypoint, bounded by ``activeDeadlineSeconds``; (phase, message)."""
-        spec = record.manifest["spec"]
-        main = asyncio.ensure_future(
-            run.execute(
-                record.name,
-                record.name,
-                spec.get("entrypoint", ""),
-                spec.get("arguments") or {},
-                "",
-                [],
-            )
-        )
-        run.main_task = main
-        waiters: list[asyncio.Future[Any]] = [main]
-        deadline = spec.get("activeDeadlineSeconds")
-        if deadline not in (None, ""):
-            started = parse_time(record.status.get("startedAt")) or self.clock.now()
-            left = float(deadline) - (self.clock.now() - started).total_seconds()
-            waiters.append(asyncio.ensure_future(self.clock.sleep(max(0.0, left))))
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            for w in waiters:
-                w.cancel()
-            raise  # the engine is closing; the workflow resumes on the next start
-        for w in waiters[1:]:
-            w.cancel()
-        shutdown = str(spec.get("shutdown") or "")
-        if not main.done():  # the deadline passed
-            main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await main
-            self._fail_unfinished(record, run, DEADLINE_POD, DEADLINE_STEP)
-            return "Failed", DEADLINE_STEP
-        if main.cancelled():
-            if not shutdown:
-                raise asyncio.CancelledError
-            message = f"workflow shutdown with strategy: {shutdown}"
-            self._fail_unfinished(record, run, message, message)
-            return "Failed", f"Stopped with strategy '{shutdown}'"
-        root = main.result()
-        phase = {Phase.SKIPPED: "Succeeded", Phase.OMITTED: "Succeeded"}.get(
-            root.phase, str(root.phase)
-        )
-        return phase, "" if root.phase == Phase.SUCCEEDED else root.message
-
-    async def _exit_handler(
-        self, record: WorkflowRecord, run: WorkflowRun, phase: str, message: str
-    ) -> tuple[str, str]:
-        """Run ``spec.onExit`` (or ``hooks.exit``) with ``workflow.status`` set, as Argo does."""
-        spec = record.manifest["spec"]
-        hook = (spec.get("hooks") or {}).get("exit") or {}
-        template = spec.get("onExit") or hook.get("template")
-        if not template or spec.get("shutdown") == "Terminate":
-            return phase, message
-        run.exit_status = phase
-        arguments = hook.get("arguments") or spec.get("arguments") or {}
-        name = f"{record.name}.onExit"
-        task = asyncio.ensure_future(run.execute(name, name, template, arguments, "", []))
-        run.main_task = task
-        try:
-            node = await task
-        except asyncio.CancelledError:
-            if spec.get("shutdown") != "Terminate":
-                raise
-            self._fail_unfinished(record, run, TERMINATED, TERMINATED)
-            return "Failed", "Stopped with strategy 'Terminate'"
-        if phase == "Succeeded" and node.phase in (Phase.FAILED, Phase.ERROR):
-            return str(node.phase), node.message
-        return phase, message
-
-    def _fail_unfinished(
-        self, record: WorkflowRecord, run: WorkflowRun, pod_message: str, message: str
-    ) -> None:
-        now = self.clock.now().replace(microsecond=0)
-        for node in run.nodes.values():
-            if not node.fulfilled:
-                node.phase = Phase.FAILED
-                node.message = pod_message if node.type == NodeType.POD else message
-                node.finished_at = now
-                self.store.save_node(record.uid, node)
+        await runner.run_workflow(self, record)
 
     def _save_status(self, record: WorkflowRecord, run: WorkflowRun) -> None:
         status = record.status
