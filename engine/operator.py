@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from engine import govaluate, loops, scopes
 from engine.clock import Clock
 from engine.executors.base import Executor
-from engine.objects import LocalObjects
 from engine.scheduler import PodRequest, Scheduler, parse_cpu, parse_memory
 from engine.scopes import NodeError
 from engine.status import Node, NodeType, Phase, node_id, parse_time, pod_name
@@ -30,6 +29,7 @@ from engine.sync import SyncManager
 from engine.templating import Scope, UnresolvedError, resolve, unresolved
 from engine.values import template_deadline
 from sluice.core.errors import NotFoundError
+from sluice.core.objects import LocalObjects
 
 log = logging.getLogger(__name__)
 

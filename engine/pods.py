@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.executors.base import PodResult, PodSpec, VolumeBinding
-from engine.objects import LocalObjects, ObjectError
+from sluice.core.objects import LocalObjects, ObjectError
 
 
 class PodBuildError(ValueError):

@@ -24,7 +24,6 @@ from engine.clock import Clock, SystemClock
 from engine.cron_runtime import CronController
 from engine.executors.base import Executor
 from engine.merge import apply_defaults, apply_template_ref
-from engine.objects import LocalObjects, ObjectError
 from engine.operator import OperatorContext, WorkflowRun
 from engine.scheduler import Scheduler, parse_cpu, parse_memory
 from engine.status import Node, NodeType, Phase, fmt_time
@@ -33,6 +32,7 @@ from engine.submit import SubmitOptions, apply_options, assign_name
 from engine.sync import SyncManager
 from engine.templates import TemplateRegistry
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
+from sluice.core.objects import LocalObjects, ObjectError
 from sluice.core.resources import RawResource
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,13 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.executors.local import LocalExecutor
-from engine.objects import LocalObjects, ObjectError
 from engine.service import Engine, EngineConfig
 from engine.store import open_store
 from engine.store.sqlite import SQLiteStore
 from engine.templates import TemplateRegistry
 from sluice.config import Settings
 from sluice.core.errors import SpecError
+from sluice.core.objects import LocalObjects, ObjectError
 
 
 def postgres_dsn(persistence: dict[str, Any], data_dir: Path) -> str | None:

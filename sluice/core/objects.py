@@ -1,4 +1,4 @@
-"""Local stand-ins for the Kubernetes Secrets and ConfigMaps that pods read.
+"""Local stand-ins for Kubernetes Secrets and ConfigMaps, read by pods and event sources alike.
 
 Under the data directory, ``secrets/NAME.yaml`` (a Secret manifest, ``data`` base64 or
 ``stringData``) or ``secrets/NAME/KEY`` (one file per key, as a mounted secret looks), and the
