@@ -1,5 +1,5 @@
 """The source types sluice runs; importing this package registers each one in the registry."""
 
-from eventsource.sources import webhook
+from eventsource.sources import calendar, file, webhook
 
-__all__ = ["webhook"]
+__all__ = ["calendar", "file", "webhook"]
