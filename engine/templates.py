@@ -30,7 +30,8 @@ from engine.status import fmt_time
 from engine.store.base import ResourceStore
 from engine.submit import random_suffix
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
-from sluice.core.resources import API_VERSION, RawResource
+from sluice.core.model import API_VERSION
+from sluice.core.resources import RawResource
 
 DEFAULT_NAMESPACE = "default"
 LABEL_WORKFLOW_TEMPLATE = "workflows.argoproj.io/workflow-template"

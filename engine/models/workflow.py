@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from engine.models.k8s import PersistentVolumeClaim, Volume
 from engine.models.params import Arguments
@@ -24,9 +23,8 @@ from engine.models.template import (
     Template,
 )
 from sluice.core.errors import SpecError
-from sluice.core.model import ObjectMeta, SpecModel
+from sluice.core.model import ArgoResource, ObjectMeta, SpecModel
 from sluice.core.resources import (
-    API_VERSION,
     RawResource,
     iter_resource_files,
     load_file,
@@ -138,36 +136,6 @@ class CronWorkflowSpec(SpecModel):
     when: str | None = None
     stop_strategy: StopStrategy | None = None
     workflow_metadata: ObjectMeta | None = None
-
-
-class ArgoResource(SpecModel):
-    """What every kind has: ``apiVersion`` (always argoproj.io/v1alpha1), ``kind``, metadata."""
-
-    KIND: ClassVar[str] = ""
-
-    api_version: str = API_VERSION
-    kind: str = ""
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-
-    @field_validator("api_version")
-    @classmethod
-    def _check_api_version(cls, value: str) -> str:
-        if value != API_VERSION:
-            raise PydanticCustomError(
-                "api_version",
-                "must be '{expected}', got '{got}'",
-                {"expected": API_VERSION, "got": value},
-            )
-        return value
-
-    @field_validator("kind")
-    @classmethod
-    def _check_kind(cls, value: str) -> str:
-        if value != cls.KIND:
-            raise PydanticCustomError(
-                "kind", "must be '{expected}', got '{got}'", {"expected": cls.KIND, "got": value}
-            )
-        return value
 
 
 class Workflow(ArgoResource):

@@ -12,8 +12,7 @@ import types
 import typing
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict
 
 from eventsource.models.brokers import (
     AMQPEventSource,
@@ -57,8 +56,8 @@ from eventsource.models.other import (
     SFTPEventSource,
 )
 from sluice.core.errors import SpecError
-from sluice.core.model import ObjectMeta
-from sluice.core.resources import API_VERSION, RawResource, validate
+from sluice.core.model import ArgoResource
+from sluice.core.resources import RawResource, validate
 
 
 class EventSourceSpec(EventSourceModel):
@@ -138,36 +137,16 @@ def event_type_fields() -> tuple[str, ...]:
     return tuple(_EVENT_TYPE_FIELDS.values())
 
 
-class EventSource(EventSourceModel):
+class EventSource(ArgoResource):
     """An ``argoproj.io/v1alpha1`` EventSource."""
+
+    model_config = ConfigDict(strict=True)  # as EventSourceModel: Go's decoder converts nothing
 
     KIND: ClassVar[str] = "EventSource"
 
-    api_version: str = API_VERSION
     kind: str = "EventSource"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: EventSourceSpec
     status: dict[str, Any] | None = None
-
-    @field_validator("api_version")
-    @classmethod
-    def _check_api_version(cls, value: str) -> str:
-        if value != API_VERSION:
-            raise PydanticCustomError(
-                "api_version",
-                "must be '{expected}', got '{got}'",
-                {"expected": API_VERSION, "got": value},
-            )
-        return value
-
-    @field_validator("kind")
-    @classmethod
-    def _check_kind(cls, value: str) -> str:
-        if value != cls.KIND:
-            raise PydanticCustomError(
-                "kind", "must be '{expected}', got '{got}'", {"expected": cls.KIND, "got": value}
-            )
-        return value
 
     @property
     def name(self) -> str:

@@ -5,10 +5,13 @@ Specs mirror Argo's YAML: snake_case attributes, camelCase aliases, unknown keys
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+API_VERSION = "argoproj.io/v1alpha1"
 
 
 class SpecModel(BaseModel):
@@ -43,3 +46,36 @@ class ObjectMeta(OpenModel):
     annotations: dict[str, str] | None = None
     creation_timestamp: str | None = None
     resource_version: str | None = None
+
+
+class ArgoResource(SpecModel):
+    """What every kind has: ``apiVersion`` (always argoproj.io/v1alpha1), ``kind``, metadata.
+
+    A subclass names its kind in ``KIND``; any other ``kind`` or ``apiVersion`` is an error.
+    """
+
+    KIND: ClassVar[str] = ""
+
+    api_version: str = API_VERSION
+    kind: str = ""
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+
+    @field_validator("api_version")
+    @classmethod
+    def _check_api_version(cls, value: str) -> str:
+        if value != API_VERSION:
+            raise PydanticCustomError(
+                "api_version",
+                "must be '{expected}', got '{got}'",
+                {"expected": API_VERSION, "got": value},
+            )
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _check_kind(cls, value: str) -> str:
+        if value != cls.KIND:
+            raise PydanticCustomError(
+                "kind", "must be '{expected}', got '{got}'", {"expected": cls.KIND, "got": value}
+            )
+        return value

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 
 from sluice.core.errors import SpecError
 
-API_VERSION = "argoproj.io/v1alpha1"
 RESOURCE_SUFFIXES = (".yaml", ".yml", ".json")
 
 M = TypeVar("M", bound=BaseModel)
