@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterError, croniter
 
 from engine import exprlang, govaluate
-from engine.clock import Clock
 from engine.models import CronWorkflow
 from engine.templating import Scope, resolve_text
+from sluice.core.clock import Clock
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 
 log = logging.getLogger(__name__)

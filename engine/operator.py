@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import govaluate, loops, scopes
-from engine.clock import Clock
 from engine.executors.base import Executor
 from engine.scheduler import PodRequest, Scheduler, parse_cpu, parse_memory
 from engine.scopes import NodeError
@@ -28,6 +27,7 @@ from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.sync import SyncManager
 from engine.templating import Scope, UnresolvedError, resolve, unresolved
 from engine.values import template_deadline
+from sluice.core.clock import Clock
 from sluice.core.errors import NotFoundError
 from sluice.core.objects import LocalObjects
 

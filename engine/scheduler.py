@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
-from engine.clock import Clock, SystemClock
+from sluice.core.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

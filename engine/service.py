@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine import lifecycle, runner
-from engine.clock import Clock, SystemClock
 from engine.cron_runtime import CronController
 from engine.executors.base import Executor
 from engine.merge import apply_defaults, apply_template_ref
@@ -31,6 +30,7 @@ from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.submit import SubmitOptions, apply_options, assign_name
 from engine.sync import SyncManager
 from engine.templates import TemplateRegistry
+from sluice.core.clock import Clock, SystemClock
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.objects import LocalObjects, ObjectError
 from sluice.core.resources import RawResource

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.clock import Clock, SystemClock
 from engine.cron import validate as validate_cron
 from engine.lint import lint_resource
 from engine.models import (
@@ -29,6 +28,7 @@ from engine.models import (
 from engine.status import fmt_time
 from engine.store.base import ResourceStore
 from engine.submit import random_suffix
+from sluice.core.clock import Clock, SystemClock
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.model import API_VERSION
 from sluice.core.resources import RawResource

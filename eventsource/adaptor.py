@@ -15,7 +15,6 @@ dispatched, and that is logged once per event when the adaptor is built.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -25,12 +24,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from eventbus.base import Bus
 from eventbus.errors import BusError, BusUnavailable
 from eventbus.streams import parse_duration
 from eventsource.models.common import Backoff
+from sluice.core.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +40,6 @@ _RESERVED = frozenset(
     {"specversion", "id", "source", "subject", "type", "time", "datacontenttype", "data"}
     | {"data_base64", "dataschema"}
 )
-
-
-class Clock(Protocol):
-    """Time and sleeps, injectable so backoff is tested without waiting."""
-
-    def now(self) -> datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Wall-clock time and real sleeps."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
 
 
 @dataclass(frozen=True)
@@ -251,4 +233,4 @@ class Adaptor:
                 return event_id
 
 
-__all__ = ["Adaptor", "Clock", "DispatchMetrics", "RetryPolicy", "SystemClock", "cloud_event"]
+__all__ = ["Adaptor", "DispatchMetrics", "RetryPolicy", "cloud_event"]

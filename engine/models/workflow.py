@@ -28,7 +28,7 @@ from sluice.core.resources import (
     RawResource,
     iter_resource_files,
     load_file,
-    validate,
+    validate_kind,
 )
 
 
@@ -174,19 +174,7 @@ KINDS: dict[str, type[ArgoResource]] = {
 
 def parse_resource(raw: RawResource) -> WorkflowResource:
     """Validate one document against the model its ``kind`` names; SpecError lists every problem."""
-    model = KINDS.get(raw.kind)
-    if model is None:
-        got = f"unknown kind '{raw.kind}'" if raw.kind else "required field is missing"
-        raise SpecError([f"{raw.where()}: kind: {got}; expected one of {', '.join(KINDS)}"])
-    problems: list[str] = []
-    if "apiVersion" not in raw.data:
-        problems.append(f"{raw.where()}: apiVersion: required field is missing")
-    try:
-        resource = validate(model, raw)
-    except SpecError as exc:
-        raise SpecError(problems + exc.problems) from exc
-    if problems:
-        raise SpecError(problems)
+    resource = validate_kind(raw, KINDS)
     return cast(WorkflowResource, resource)
 
 

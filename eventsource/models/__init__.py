@@ -55,9 +55,8 @@ from eventsource.models.other import (
     ResourceEventSource,
     SFTPEventSource,
 )
-from sluice.core.errors import SpecError
 from sluice.core.model import ArgoResource
-from sluice.core.resources import RawResource, validate
+from sluice.core.resources import RawResource, validate_kind
 
 
 class EventSourceSpec(EventSourceModel):
@@ -165,18 +164,7 @@ def parse_event_source(raw: RawResource | dict[str, Any]) -> EventSource:
     if not isinstance(raw, RawResource):
         unlabelled = RawResource(file="", index=1, data=raw)
         raw = RawResource(file="", index=1, data=raw, label=_label(unlabelled))
-    if raw.kind != EventSource.KIND:
-        got = f"unknown kind '{raw.kind}'" if raw.kind else "required field is missing"
-        raise SpecError([f"{raw.where()}: kind: {got}; expected {EventSource.KIND}"])
-    problems: list[str] = []
-    if "apiVersion" not in raw.data:
-        problems.append(f"{raw.where()}: apiVersion: required field is missing")
-    try:
-        resource = validate(EventSource, raw)
-    except SpecError as exc:
-        raise SpecError(problems + exc.problems) from exc
-    if problems:
-        raise SpecError(problems)
+    resource = validate_kind(raw, KINDS)
     return resource
 
 

@@ -38,10 +38,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterBadDateError, croniter
 
 from eventbus.errors import BusError
-from eventsource.adaptor import Adaptor, Clock, rfc3339
+from eventsource.adaptor import Adaptor, rfc3339
 from eventsource.models import EventSource
 from eventsource.models.other import CalendarEventSource
 from eventsource.registry import register
+from sluice.core.clock import Clock
 from sluice.core.errors import SpecError
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -180,3 +180,27 @@ def validate(model: type[M], raw: RawResource) -> M:
         return model.model_validate(raw.data)
     except ValidationError as exc:
         raise SpecError(validation_problems(model, exc, raw.where())) from exc
+
+
+def validate_kind(raw: RawResource, kinds: Mapping[str, type[M]]) -> M:
+    """Validate a document against the model its ``kind`` names among ``kinds``.
+
+    An unknown or missing kind, a missing apiVersion and every schema problem are reported
+    together in one SpecError.
+    """
+    model = kinds.get(raw.kind)
+    if model is None:
+        got = f"unknown kind '{raw.kind}'" if raw.kind else "required field is missing"
+        expected = ", ".join(kinds)
+        expected = f"one of {expected}" if len(kinds) > 1 else expected
+        raise SpecError([f"{raw.where()}: kind: {got}; expected {expected}"])
+    problems: list[str] = []
+    if "apiVersion" not in raw.data:
+        problems.append(f"{raw.where()}: apiVersion: required field is missing")
+    try:
+        resource = validate(model, raw)
+    except SpecError as exc:
+        raise SpecError(problems + exc.problems) from exc
+    if problems:
+        raise SpecError(problems)
+    return resource

@@ -1,4 +1,5 @@
-"""An injectable clock, so backoff, suspend durations and schedules are testable without sleeps."""
+"""An injectable clock, so backoff, suspend durations and schedules are testable without
+sleeps; shared by the engine and the event sources."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Time and sleeps."""
+
     def now(self) -> datetime: ...
 
     async def sleep(self, seconds: float) -> None: ...
