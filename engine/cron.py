@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 
-from engine import exprlang, govaluate
 from engine.models import CronWorkflow
 from engine.templating import Scope, resolve_text
+from sluice.core import exprlang, govaluate
 from sluice.core.clock import Clock
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine import exprlang
 from engine.status import Node
 from engine.templating import Scope, UnresolvedError, resolve
+from sluice.core import exprlang
 
 if TYPE_CHECKING:
     from engine.operator import WorkflowRun

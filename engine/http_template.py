@@ -6,7 +6,7 @@ so the phase and message of a node read as they would in Argo:
 * No ``successCondition``: any 2xx succeeds, anything else fails with
   ``received non-2xx response code: N``.
 * With one, it is an **expr-lang** expression (Argo evaluates it with ``argoexpr.EvalBool``,
-  not govaluate), evaluated by :mod:`engine.exprlang` over nested maps, so Argo's documented
+  not govaluate), evaluated by :mod:`sluice.core.exprlang` over nested maps, so Argo's documented
   ``response.body contains "ok"`` and ``response.headers["Content-Type"][0]`` work unchanged::
 
       request.method      string (as the spec writes it, "" when defaulted)
@@ -45,8 +45,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from engine.exprlang import ExprError, evaluate
 from sluice.core.errors import NotFoundError
+from sluice.core.exprlang import ExprError, evaluate
 from sluice.core.govalue import go_str
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "HTTPOutcome", "run_http"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import govaluate, loops, scopes
+from engine import loops, scopes
 from engine.executors.base import Executor
 from engine.scheduler import PodRequest, Scheduler, parse_cpu, parse_memory
 from engine.scopes import NodeError
@@ -27,6 +27,7 @@ from engine.store.base import WorkflowRecord, WorkflowStore
 from engine.sync import SyncManager
 from engine.templating import Scope, UnresolvedError, resolve, unresolved
 from engine.values import template_deadline
+from sluice.core import govaluate
 from sluice.core.clock import Clock
 from sluice.core.errors import NotFoundError
 from sluice.core.objects import LocalObjects

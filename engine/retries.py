@@ -10,9 +10,9 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from engine import exprlang
 from engine.status import Node, NodeType, Phase
 from engine.templating import UnresolvedError, resolve_text
+from sluice.core import exprlang
 
 if TYPE_CHECKING:
     from engine.operator import WorkflowRun, _Call

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine import exprlang
+from sluice.core import exprlang
 
 TAG = re.compile(r"\{\{\s*(=?)(.*?)\s*\}\}", re.DOTALL)
 

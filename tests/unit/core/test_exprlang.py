@@ -1,4 +1,4 @@
-"""engine.exprlang: Argo's documented ``{{=...}}`` examples, then expr-lang's semantics."""
+"""sluice.core.exprlang: Argo's documented ``{{=...}}`` examples, then expr-lang's semantics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.exprlang import ExprError, evaluate, parse
+from sluice.core.exprlang import ExprError, evaluate, parse
 
 ENV: dict[str, Any] = {
     "inputs": {

@@ -1,4 +1,4 @@
-"""Tokens, syntax tree and Pratt parser for ``engine.exprlang`` (expr-lang's grammar subset).
+"""Tokens, syntax tree and Pratt parser for ``sluice.core.exprlang`` (expr-lang's grammar subset).
 
 Parsing is kept apart from evaluation so each stays small; operator precedence and
 associativity are expr's own (``??`` binds tightest, ``**`` and ``^`` to the right, chained

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.exprlang_builtins import BUILTINS, type_name
-from engine.exprlang_parser import (
+from sluice.core.exprlang_builtins import BUILTINS, type_name
+from sluice.core.exprlang_parser import (
     Array,
     Binary,
     Call,
@@ -34,8 +34,8 @@ from engine.exprlang_parser import (
     Slice,
     Unary,
 )
-from engine.exprlang_parser import ExprError as ExprError
-from engine.exprlang_parser import parse as parse
+from sluice.core.exprlang_parser import ExprError as ExprError
+from sluice.core.exprlang_parser import parse as parse
 from sluice.core.govalue import go_equal, is_number
 from sluice.core.sprig import FUNCTIONS as SPRIG
 from sluice.core.sprig import SprigError

@@ -2,7 +2,7 @@
 
 Argo evaluates expression tags with expr-lang and adds ``asInt``, ``asFloat``, ``jsonpath`` and
 ``toJson`` to expr's own builtins; this module holds that set. Each function raises ``ValueError``
-for arguments expr would reject; the evaluator in ``engine.exprlang`` names the function in the
+for arguments expr would reject; the evaluator in ``sluice.core.exprlang`` names the function in the
 error it reports. Closure-taking builtins (``filter``, ``map``, ...) live with the evaluator.
 """
 

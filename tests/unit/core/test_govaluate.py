@@ -1,4 +1,4 @@
-"""engine.govaluate: Argo's ``when`` cases, Argo Events' ``exprs`` filters, govaluate semantics."""
+"""sluice.core.govaluate: Argo's ``when`` cases, Argo Events' ``exprs`` filters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.govaluate import ExpressionError, evaluate, evaluate_when
+from sluice.core.govaluate import ExpressionError, evaluate, evaluate_when
 
 # Argo's own TestShouldExecute / TestShouldExecuteBareLiterals (workflow/controller), then the
 # `when` forms of Argo's conditionals examples, after their {{...}} tags are substituted.
