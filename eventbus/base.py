@@ -6,7 +6,7 @@ Protocols only, and on the errors in ``eventbus.errors``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,8 +42,9 @@ class Message(Protocol):
     @property
     def metadata(self) -> MessageMetadata: ...
 
-    async def ack(self) -> None:
-        """Done with it: never deliver it again (waits for the server to record it)."""
+    async def ack(self, *, confirm: bool = False) -> None:
+        """Done with it: never deliver it again. With ``confirm``, wait until the server
+        recorded it; without, a lost ack means one more delivery."""
 
     async def nak(self, delay: float | None = None) -> None:
         """Not done: deliver it again, after ``delay`` seconds if given."""
@@ -105,6 +106,12 @@ class Bus(Protocol):
     async def subscribe(
         self, subject: str, durable: str, *, batch: int = 100, ack_wait: float = 30
     ) -> Consumer: ...
+
+    def read(
+        self, subject: str, *, follow: bool = False, batch: int = 256, wait: float = 1.0
+    ) -> AsyncIterator[Message]:
+        """Stored messages on ``subject``, oldest first, unacked; then new ones if ``follow``."""
+        ...
 
     async def kv(self, bucket: str) -> KeyValue: ...
 

@@ -153,6 +153,9 @@ class EmbeddedNats:
                 stdout=logfile,
                 stderr=logfile,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                # its own session: a Ctrl-C at the terminal reaches sluice, which stops the
+                # server last, after the sources drained; the server still dies with sluice
+                start_new_session=True,
             )
         try:
             await asyncio.wait_for(self._wait_ready(self._proc), self.ready_timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import nats
@@ -66,6 +66,9 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_HEADER_ALLOWANCE = 4096  # more than the headers sluice sends take
+
+
 def _headers_size(headers: Mapping[str, str]) -> int:
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     return len(f"NATS/1.0\r\n{lines}\r\n".encode())
@@ -99,9 +102,17 @@ class JetStreamMessage:
             num_pending=meta.num_pending,
         )
 
-    async def ack(self) -> None:
+    async def ack(self, *, confirm: bool = False) -> None:
+        """Acknowledge; with ``confirm``, wait for the server to confirm it.
+
+        Unconfirmed acks are what nats-py and Argo use: a lost one means a redelivery, which
+        consumers must handle anyway. Confirming costs a round trip per message.
+        """
         with _wrapped(f"ack {self.subject}"):
-            await self._msg.ack_sync()
+            if confirm:
+                await self._msg.ack_sync()
+            else:
+                await self._msg.ack()
 
     async def nak(self, delay: float | None = None) -> None:
         with _wrapped(f"nak {self.subject}"):
@@ -130,7 +141,7 @@ class JetStreamConsumer:
             with _wrapped(f"fetch from {self.durable}"):
                 msgs = await self._sub.fetch(batch=n or self.batch, timeout=timeout)
         except BusUnavailable as exc:
-            if isinstance(exc.__cause__, nats.errors.TimeoutError):
+            if isinstance(exc.__cause__, TimeoutError):
                 return []
             raise
         return [JetStreamMessage(m) for m in msgs]
@@ -292,14 +303,21 @@ class JetStreamBus:
     ) -> PublishAck:
         """Publish and return once JetStream has stored it (or found it a duplicate)."""
         all_headers = {**(headers or {}), "Nats-Msg-Id": msg_id}
-        size = len(payload) + _headers_size(all_headers)
         limit = self.max_payload
-        if size > limit:
-            raise BusError(f"event of {size} bytes exceeds the bus's max payload of {limit} bytes")
-        with _wrapped(f"publish to {subject}"):
+        # the exact size (header text encoded) only when the payload comes near the limit
+        if len(payload) + _HEADER_ALLOWANCE > limit:
+            size = len(payload) + _headers_size(all_headers)
+            if size > limit:
+                raise BusError(
+                    f"event of {size} bytes exceeds the bus's max payload of {limit} bytes"
+                )
+        try:
             ack = await self._jetstream().publish(
                 subject, payload, timeout=self.publish_timeout, headers=all_headers
             )
+        except Exception as exc:  # the hot path: no context manager, same mapping
+            with _wrapped(f"publish to {subject}"):
+                raise exc from None
         return PublishAck(stream=ack.stream, seq=ack.seq, duplicate=bool(ack.duplicate))
 
     async def subscribe(
@@ -310,10 +328,7 @@ class JetStreamBus:
         The consumer's settings apply when it is created; an existing one keeps its own.
         """
         check_consumer_name(durable)
-        tokens = subject.split(".")
-        if len(tokens) < 3 or tokens[0] != self.prefix or tokens[1] in ("*", ">"):
-            raise BusError(f"{subject!r} names no namespace under {self.prefix!r}")
-        stream = stream_name(unescape_token(tokens[1]))
+        stream = self._stream_of(subject)
         config = api.ConsumerConfig(
             durable_name=durable,
             ack_policy=api.AckPolicy.EXPLICIT,
@@ -326,6 +341,58 @@ class JetStreamBus:
                 subject, durable=durable, stream=stream, config=config
             )
         return JetStreamConsumer(sub, durable, batch)
+
+    async def read(
+        self, subject: str, *, follow: bool = False, batch: int = 256, wait: float = 1.0
+    ) -> AsyncIterator[JetStreamMessage]:
+        """The messages stored on ``subject`` (wildcards allowed), oldest first, unacked.
+
+        An ephemeral consumer reads without acking, so durable consumers are not disturbed.
+        Without ``follow`` it ends after the last stored message; with it, it goes on with new
+        ones until the caller stops iterating.
+        """
+        stream = self._stream_of(subject)
+        config = api.ConsumerConfig(
+            ack_policy=api.AckPolicy.NONE,
+            deliver_policy=api.DeliverPolicy.ALL,
+            filter_subject=subject,
+            inactive_threshold=60.0,
+        )
+        while True:
+            try:
+                with _wrapped(f"read {subject}"):
+                    sub = await self._jetstream().pull_subscribe(
+                        subject, stream=stream, config=config
+                    )
+                break
+            except BusError as exc:
+                if not isinstance(exc.__cause__, nats.js.errors.NotFoundError):
+                    raise
+                if not follow:
+                    return  # no stream yet: nothing was ever published there
+                await asyncio.sleep(wait)
+        try:
+            while True:
+                try:
+                    with _wrapped(f"read {subject}"):
+                        msgs = await sub.fetch(batch=batch, timeout=wait)
+                except BusUnavailable as exc:
+                    if not isinstance(exc.__cause__, TimeoutError):
+                        raise
+                    msgs = []
+                for msg in msgs:
+                    yield JetStreamMessage(msg)
+                if not follow and (not msgs or msgs[-1].metadata.num_pending == 0):
+                    return
+        finally:
+            with contextlib.suppress(nats.errors.Error, BusError):
+                await sub.unsubscribe()
+
+    def _stream_of(self, subject: str) -> str:
+        tokens = subject.split(".")
+        if len(tokens) < 3 or tokens[0] != self.prefix or tokens[1] in ("*", ">"):
+            raise BusError(f"{subject!r} names no namespace under {self.prefix!r}")
+        return stream_name(unescape_token(tokens[1]))
 
     async def kv(self, bucket: str) -> JetStreamKeyValue:
         """The key-value bucket ``bucket``, created on first use."""
@@ -357,7 +424,8 @@ class JetStreamBus:
         log.warning("bus connection: %s", _describe(exc))
 
     async def _on_disconnected(self) -> None:
-        log.warning("bus disconnected; reconnecting")
+        if self._nc is not None:  # not when close() let go of the connection
+            log.warning("bus disconnected; reconnecting")
 
     async def _on_reconnected(self) -> None:
         log.info("bus reconnected")

@@ -7,10 +7,15 @@ id, retries while the bus is unavailable, and returns only once JetStream has st
 caller acknowledges upstream (HTTP 200, Pub/Sub ack) only after that, so nothing is lost
 between the outside world and the bus; a retry reuses the id, so it is stored once.
 
-An event's ``filter.expression`` is written in expr (github.com/expr-lang/expr), which Argo
-evaluates over the event data before dispatching. sluice has no expr evaluator outside the
-engine, which this package must not import, so filters are not supported yet: every event is
-dispatched, and that is logged once per event when the adaptor is built.
+Each event's options come from its spec (:func:`event_options`): ``connectionBackoff`` is its
+publish retry, and ``filter.expression`` is evaluated before dispatching, as Argo's
+``filterEvent`` does: the data is decoded into a map, ``-`` becomes ``_`` in its top-level keys,
+and the expr-lang expression must give a bool. An event it rejects, or that it cannot evaluate
+(logged), is not published and ``dispatch`` returns None; the source acknowledges it anyway, as
+Argo does. Expressions are parsed when the options are built, so a syntax error is a spec error.
+As in Argo, a top-level name the event lacks is nil. Unlike Argo (whose JSON numbers are all
+float64), integers stay integers, so ``body.n % 2 == 0`` works; an empty expression filters
+nothing.
 """
 
 from __future__ import annotations
@@ -22,19 +27,24 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from eventbus.base import Bus
 from eventbus.errors import BusError, BusUnavailable
 from eventbus.streams import parse_duration
-from eventsource.models.common import Backoff
+from eventsource.models.common import Backoff, EventSourceFilter
 from sluice.core.clock import Clock, SystemClock
+from sluice.core.errors import SpecError
+from sluice.core.exprlang import ExprError, evaluate, parse
+from sluice.core.exprlang_parser import Call, Ident, Literal, Node
 
 log = logging.getLogger(__name__)
 
 SPEC_VERSION = "1.0"
+_HEADERS = MappingProxyType({"Content-Type": "application/cloudevents+json"})
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _RESERVED = frozenset(
     {"specversion", "id", "source", "subject", "type", "time", "datacontenttype", "data"}
@@ -80,13 +90,104 @@ class RetryPolicy:
         return [self.duration * self.factor**n for n in range(max(0, self.steps - 1))]
 
 
+def _names(tree: Node) -> frozenset[str]:
+    """The top-level names an expression reads (not the functions it calls)."""
+    found: set[str] = set()
+    todo: list[Any] = [tree]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            todo.extend(item)
+        elif isinstance(item, Ident):
+            found.add(item.name)
+        elif isinstance(item, Call) and isinstance(item.callee, Ident):
+            todo.extend(item.args)
+        elif isinstance(item, Node) and not isinstance(item, Literal):
+            todo.extend(getattr(item, f.name) for f in fields(item))
+    return frozenset(found - {"sprig"})
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """An event's ``filter.expression``, parsed once."""
+
+    expression: str
+    names: frozenset[str]
+
+    @classmethod
+    def parse(cls, expression: str, where: str) -> EventFilter:
+        """Raises ``SpecError`` naming ``where`` when the expression does not parse."""
+        try:
+            tree = parse(expression)
+        except ExprError as exc:
+            raise SpecError([f"{where}: {exc}"]) from exc
+        return cls(expression, _names(tree))
+
+    def accepts(self, data: Mapping[str, Any] | bytes) -> bool:
+        """Whether the event passes; ``ValueError`` when it cannot be evaluated."""
+        if isinstance(data, bytes | bytearray):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise ValueError(f"failed to unmarshal data, {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise ValueError(f"event data is a {type(data).__name__}, not a JSON object")
+        env: dict[str, Any] = dict.fromkeys(self.names)  # Go's expr reads a missing key as nil
+        env.update((str(key).replace("-", "_"), value) for key, value in data.items())
+        result = evaluate(self.expression, env)
+        if not isinstance(result, bool):
+            raise ValueError(f"expression result {result!r} is not a bool")
+        return result
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """What the adaptor applies to one event: its filter and its publish retry."""
+
+    filter: EventFilter | None = None
+    retry: RetryPolicy | None = None
+
+
+def event_options(
+    source_name: str, yaml_key: str, events: Mapping[str, Any]
+) -> dict[str, EventOptions]:
+    """The options of one event type's events, from their ``filter`` and ``connectionBackoff``.
+
+    Raises ``SpecError`` listing every problem as ``eventsource/<source>: spec.<type>.<event>...``.
+    """
+    options: dict[str, EventOptions] = {}
+    problems: list[str] = []
+    for name, spec in events.items():
+        where = f"eventsource/{source_name}: spec.{yaml_key}.{name}"
+        event_filter, retry = None, None
+        spec_filter = getattr(spec, "filter", None)  # some types' filter is something else
+        if isinstance(spec_filter, EventSourceFilter) and spec_filter.expression:
+            try:
+                event_filter = EventFilter.parse(
+                    spec_filter.expression, f"{where}.filter.expression"
+                )
+            except SpecError as exc:
+                problems += exc.problems
+        backoff = getattr(spec, "connection_backoff", None)
+        if isinstance(backoff, Backoff):
+            try:
+                retry = RetryPolicy.from_backoff(backoff)
+            except ValueError as exc:
+                problems.append(f"{where}.{exc}")
+        options[name] = EventOptions(event_filter, retry)
+    if problems:
+        raise SpecError(problems)
+    return options
+
+
 class DispatchMetrics:
-    """Events published and failed, per event name (exported to Prometheus later)."""
+    """Events published, failed and filtered out, per event name (exported to Prometheus later)."""
 
     def __init__(self) -> None:
         self.published: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
+        self.filtered: Counter[str] = Counter()  # rejected by, or failing, filter.expression
 
 
 def rfc3339(moment: datetime) -> str:
@@ -130,7 +231,7 @@ def cloud_event(
             event["datacontenttype"] = "application/octet-stream"
             event["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
     else:
-        event["data"] = dict(data)
+        event["data"] = data if isinstance(data, dict) else dict(data)  # encoded at once
     return event
 
 
@@ -145,26 +246,24 @@ class Adaptor:
         *,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
-        filters: Mapping[str, str] | None = None,
+        options: Mapping[str, EventOptions] | None = None,
     ) -> None:
+        """``retry`` is the default publish retry; ``options`` (by event name) override it."""
         self.bus = bus
         self.namespace = namespace
         self.source_name = source_name
         self.clock: Clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
+        self.options: Mapping[str, EventOptions] = dict(options or {})
         self.metrics = DispatchMetrics()
-        for event_name, expression in (filters or {}).items():
-            if expression:
-                log.warning(
-                    "eventsource/%s: event %s: filter.expression is not supported yet; "
-                    "every event is dispatched (expression: %s)",
-                    source_name,
-                    event_name,
-                    expression,
-                )
+        self._subjects: dict[str, str] = {}
 
     def subject(self, event_name: str) -> str:
         return self.bus.subject(self.namespace, self.source_name, event_name)
+
+    def _subject(self, event_name: str) -> str:
+        subject = self._subjects[event_name] = self.subject(event_name)
+        return subject
 
     async def dispatch(
         self,
@@ -174,14 +273,19 @@ class Adaptor:
         *,
         metadata: Mapping[str, str] | None = None,
         event_id: str | None = None,
-    ) -> str:
+    ) -> str | None:
         """Publish one event and return its id once the bus has stored it.
 
+        Returns None when the event's filter left it out; the caller acknowledges it as usual.
         ``metadata`` becomes CloudEvent extension attributes. ``event_id`` (default: a new
         uuid4) lets a source map an upstream redelivery onto the same event. Raises
         ``BusUnavailable`` when the bus stayed down through every retry, ``BusError`` when it
         refused the event; either way the caller must not acknowledge upstream.
         """
+        options = self.options.get(event_name, EventOptions())
+        if options.filter is not None and not self._accepts(event_name, options.filter, data):
+            self.metrics.filtered[event_name] += 1
+            return None
         event_id = event_id or uuid.uuid4().hex
         event = cloud_event(
             event_id=event_id,
@@ -193,14 +297,15 @@ class Adaptor:
             extensions=metadata,
         )
         payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
-        subject = self.subject(event_name)
-        headers = {"Content-Type": "application/cloudevents+json"}
-        delays = self.retry.delays()
+        subject = self._subjects.get(event_name) or self._subject(event_name)
+        delays: list[float] | None = None  # worked out on the first failure only
         attempt = 0
         while True:
             try:
-                ack = await self.bus.publish(subject, payload, event_id, headers=headers)
+                ack = await self.bus.publish(subject, payload, event_id, headers=_HEADERS)
             except BusUnavailable as exc:
+                if delays is None:
+                    delays = (options.retry or self.retry).delays()
                 if attempt >= len(delays):
                     self.metrics.failed[event_name] += 1
                     log.error(
@@ -232,5 +337,24 @@ class Adaptor:
                     self.metrics.duplicates[event_name] += 1
                 return event_id
 
+    def _accepts(self, event_name: str, event_filter: EventFilter, data: Any) -> bool:
+        where = f"eventsource/{self.source_name}: event {event_name}"
+        try:
+            accepted = event_filter.accepts(data)
+        except ValueError as exc:  # ExprError is one
+            log.error("%s: filter.expression failed, event not published: %s", where, exc)
+            return False
+        if not accepted:
+            log.debug("%s: filter.expression is false, event not published", where)
+        return accepted
 
-__all__ = ["Adaptor", "DispatchMetrics", "RetryPolicy", "cloud_event"]
+
+__all__ = [
+    "Adaptor",
+    "DispatchMetrics",
+    "EventFilter",
+    "EventOptions",
+    "RetryPolicy",
+    "cloud_event",
+    "event_options",
+]

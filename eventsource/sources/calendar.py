@@ -41,9 +41,10 @@ from eventbus.errors import BusError
 from eventsource.adaptor import Adaptor, rfc3339
 from eventsource.models import EventSource
 from eventsource.models.other import CalendarEventSource
-from eventsource.registry import register
+from eventsource.registry import SourceContext, register
 from sluice.core.clock import Clock
 from sluice.core.errors import SpecError
+from sluice.core.supervise import watch_tasks
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,7 @@ class CalendarSource:
         self.clock = clock or adaptor.clock
         self.timers: dict[str, CalendarTimer] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
         problems: list[str] = []
         for name, spec in sorted((event_source.spec.calendar or {}).items()):
             try:
@@ -337,6 +339,12 @@ class CalendarSource:
                 problems += exc.problems
         if problems:
             raise SpecError(problems)
+
+    @classmethod
+    def from_context(
+        cls, event_source: EventSource, adaptor: Adaptor, context: SourceContext
+    ) -> CalendarSource:
+        return cls(event_source, adaptor, data_dir=context.data_dir, clock=context.clock)
 
     def state_file(self, data_dir: str | Path | None, event: str) -> Path | None:
         """``<data-dir>/eventsources/calendar/<ns>.<source>.<event>.json``."""
@@ -352,6 +360,7 @@ class CalendarSource:
 
     async def start(self) -> None:
         """Resume every event from its record and start ticking; returns at once."""
+        self._stopped.clear()
         now = self.clock.now()
         for name, timer in self.timers.items():
             timer.resume(now)
@@ -360,6 +369,7 @@ class CalendarSource:
 
     async def stop(self) -> None:
         """Cancel the timers; a tick in flight is not recorded, so it is sent again on restart."""
+        self._stopped.set()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -368,6 +378,10 @@ class CalendarSource:
         ):
             if isinstance(result, Exception):
                 log.error("%s ended with %r", task.get_name(), result)
+
+    async def wait(self) -> None:
+        """Return once stopped; raise if a timer task died (its ticks would silently stop)."""
+        await watch_tasks(self._tasks, self._stopped)
 
 
 __all__ = [

@@ -52,8 +52,9 @@ from eventbus.errors import BusError
 from eventsource.adaptor import Adaptor
 from eventsource.models import EventSource
 from eventsource.models.other import FileEventSource
-from eventsource.registry import register
+from eventsource.registry import SourceContext, register
 from sluice.core.errors import SpecError
+from sluice.core.supervise import watch_tasks
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,12 @@ class FileSource:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
+    @classmethod
+    def from_context(
+        cls, event_source: EventSource, adaptor: Adaptor, context: SourceContext
+    ) -> FileSource:
+        return cls(event_source, adaptor, sleep=context.clock.sleep)
+
     async def start(self) -> None:
         """Start watching; raises ``SpecError`` if a directory does not exist."""
         if self._tasks:
@@ -296,6 +303,10 @@ class FileSource:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def wait(self) -> None:
+        """Return once stopped; raise if a watch task died (a failed watch is restarted)."""
+        await watch_tasks(self._tasks, self._stop)
 
     async def _supervise(self, watch: _Watch) -> None:
         low, high = self.backoff

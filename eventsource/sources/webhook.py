@@ -5,7 +5,8 @@ route (``endpoint``) that accepts one ``method``, and every server answers ``GET
 event data is Argo's ``{"header": {name: [values]}, "body": ..., "metadata": {...}}``: for GET
 the body is the query parameters, for a form POST the form fields, otherwise the JSON body (a
 body that is not JSON is a 400, as Argo's failing ``json.Marshal`` of it is). The caller gets
-200 only once the bus stored the event, and 500 if it could not be stored.
+200 only once the bus stored the event, and 500 if it could not be stored; an event that the
+event's ``filter.expression`` left out is a 200 too, as in Argo, saying it was filtered.
 
 Deliberate differences from Argo: an oversized body is a 413 (Argo: 400 "http: request body
 too large"), the form content type is matched on its media type (``; charset=`` allowed), and
@@ -30,7 +31,7 @@ from eventbus.errors import BusError
 from eventsource.adaptor import Adaptor
 from eventsource.models import EventSource
 from eventsource.models.http import WebhookEventSource
-from eventsource.registry import register
+from eventsource.registry import SourceContext, WebhookServerPool, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
 from sluice.core.errors import SpecError
 
@@ -128,6 +129,8 @@ class _Route:
         except BusError as exc:
             log.error("%s: failed to record event: %s", self.where(), exc)
             return _json_response(500, error="failed to record event")
+        if event_id is None:
+            return _json_response(200, message="filtered out by filter.expression")
         return _json_response(200, message="success", eventId=event_id)
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
@@ -249,17 +252,30 @@ class WebhookSource:
         adaptor: Adaptor,
         *,
         secrets: LocalSecrets | None = None,
-        servers: WebhookServers | None = None,
+        servers: WebhookServerPool | None = None,
         host: str = "0.0.0.0",
     ) -> None:
         self.event_source = event_source
         self.adaptor = adaptor
         self.secrets = secrets
         self.servers = servers or WebhookServers(host)
+        self._stopped = asyncio.Event()
         self._routes: list[tuple[int, _Route]] = []
         for name, spec in sorted((event_source.spec.webhook or {}).items()):
             route = _Route(name, spec, adaptor, secrets)
             self._routes.append((self._check(route), route))
+
+    @classmethod
+    def from_context(
+        cls, event_source: EventSource, adaptor: Adaptor, context: SourceContext
+    ) -> WebhookSource:
+        return cls(
+            event_source,
+            adaptor,
+            secrets=context.secrets,
+            servers=context.webhook_servers,
+            host=context.host,
+        )
 
     @staticmethod
     def _check(route: _Route) -> int:
@@ -293,6 +309,7 @@ class WebhookSource:
 
     async def start(self) -> None:
         """Listen on every event's port; returns once each route accepts requests."""
+        self._stopped.clear()
         added: list[tuple[int, _Route]] = []
         try:
             for port, route in self._routes:
@@ -305,8 +322,13 @@ class WebhookSource:
 
     async def stop(self) -> None:
         """Stop accepting; a server closes when its last route is gone, after in-flight calls."""
+        self._stopped.set()
         for port, route in reversed(self._routes):
             await self.servers.remove(port, route)
+
+    async def wait(self) -> None:
+        """Return once stopped: a listening server does not fail on its own."""
+        await self._stopped.wait()
 
 
 __all__ = ["WebhookServers", "WebhookSource", "canonical_header", "header_map"]

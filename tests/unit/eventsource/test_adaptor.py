@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -187,12 +186,3 @@ def test_retry_policy_from_connection_backoff(backoff: Backoff | None, policy: R
 def test_bad_backoff_duration() -> None:
     with pytest.raises(ValueError, match=r"connectionBackoff\.duration"):
         RetryPolicy.from_backoff(Backoff(duration="soon"))
-
-
-def test_filter_expressions_are_reported_as_not_supported(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.WARNING, logger="eventsource.adaptor"):
-        make(RecordingBus(), FakeClock(), filters={"e": "body.x > 1", "plain": ""})
-    [record] = caplog.records
-    assert "event e: filter.expression is not supported yet" in record.getMessage()
