@@ -34,7 +34,7 @@ from engine.models import (
     parse_resource,
 )
 from sluice.core.errors import SpecError
-from sluice.core.resources import iter_resource_files, load_file
+from sluice.core.resources import RawResource, iter_resource_files, load_file
 
 KnownTemplates = Mapping[str, WorkflowTemplate | ClusterWorkflowTemplate]
 
@@ -48,22 +48,32 @@ _INPUT_REF = re.compile(
 
 def lint_paths(paths: Iterable[str | Path]) -> list[str]:
     """Every problem in every workflow resource under ``paths`` (files or folders)."""
-    # Pass one loads everything, so a Workflow can be checked against WorkflowTemplates that
-    # sit in other files; pass two lints each resource in file order.
     if isinstance(paths, str | Path):
         paths = [paths]  # one path, not the characters of one
-    loaded: list[tuple[str, WorkflowResource] | list[str]] = []
+    loaded: list[RawResource | list[str]] = []
     for file in iter_resource_files(paths):
         try:
-            raws = load_file(file)
+            loaded.extend(load_file(file))
         except SpecError as exc:
             loaded.append(exc.problems)
+    return lint_documents(loaded)
+
+
+def lint_documents(documents: Iterable[RawResource | list[str]]) -> list[str]:
+    """Every problem of loaded documents, in order; a list stands for problems found already.
+
+    Pass one parses everything, so a Workflow can be checked against WorkflowTemplates that
+    sit in other files; pass two lints each resource in document order.
+    """
+    loaded: list[tuple[str, WorkflowResource] | list[str]] = []
+    for doc in documents:
+        if isinstance(doc, list):
+            loaded.append(doc)
             continue
-        for raw in raws:
-            try:
-                loaded.append((raw.where(), parse_resource(raw)))
-            except SpecError as exc:
-                loaded.append(exc.problems)
+        try:
+            loaded.append((doc.where(), parse_resource(doc)))
+        except SpecError as exc:
+            loaded.append(exc.problems)
     known: dict[str, WorkflowTemplate | ClusterWorkflowTemplate] = {}
     for entry in loaded:
         if isinstance(entry, tuple):

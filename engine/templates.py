@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import copy
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from sluice.core.clock import Clock, SystemClock
 from sluice.core.errors import ConflictError, NotFoundError, SpecError
 from sluice.core.model import API_VERSION
 from sluice.core.resources import RawResource
+from sluice.core.stored import same_content, stamp
 
 DEFAULT_NAMESPACE = "default"
 LABEL_WORKFLOW_TEMPLATE = "workflows.argoproj.io/workflow-template"
@@ -127,15 +127,9 @@ class TemplateRegistry:
         existing = self.store.get_resource(spec.name, namespace, name)
         if existing is not None and not upsert:
             raise ConflictError(f'{spec.plural}.argoproj.io "{name}" already exists')
-        if existing is not None:
-            old = existing.get("metadata") or {}
-            meta["uid"] = old.get("uid") or str(uuid.uuid4())
-            meta["creationTimestamp"] = old.get("creationTimestamp") or fmt_time(self.clock.now())
-            if "status" in existing and "status" not in data:
-                data["status"] = existing["status"]
-        else:
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = fmt_time(self.clock.now())
+        if existing is not None and same_content(existing, data):
+            return existing  # re-applied unchanged: no new generation
+        stamp(data, existing, fmt_time(self.clock.now()) or "")
         self.store.put_resource(spec.name, namespace, name, data)
         return self.get(spec.name, namespace, name)
 

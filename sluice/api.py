@@ -43,3 +43,6 @@ RESOURCE_APIS: dict[str, ResourceApi] = {
 
 # argo-server's ArchivedWorkflowService: archived workflows are addressed by uid alone
 ARCHIVE_PATH = "/api/v1/archived-workflows"
+
+# sluice's own routes: apply/get/delete of every kind, and the event stream (`sluice up`)
+SLUICE_PATH = "/api/v1/sluice"

@@ -29,6 +29,7 @@ from sluice.cli_common import (
     with_common,
 )
 from sluice.cli_resources import GROUPS
+from sluice.cli_up import COMMANDS as UP_COMMANDS
 from sluice.client import VERBS, Backend
 from sluice.core.errors import SpecError
 from sluice.core.resources import load_file
@@ -40,7 +41,7 @@ def main() -> None:
     """sluice: event-driven triggers and an Argo-Workflows-compatible engine."""
 
 
-for _command in (*GROUPS, *ARCHIVE_COMMANDS):  # template, cluster-template, cron; archive...
+for _command in (*GROUPS, *ARCHIVE_COMMANDS, *UP_COMMANDS):  # template, cron; archive; up...
     main.add_command(_command)
 
 
@@ -166,13 +167,25 @@ def list_(output: str | None, namespace: str, **kw: Any) -> None:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("what")
+@click.argument("name", required=False)
 @click.option("-o", "--output", type=click.Choice(["json", "yaml", "name", "wide"]))
+@click.option("-A", "--all-namespaces", is_flag=True, help="With a KIND: every namespace.")
 @with_common
-def get(name: str, output: str | None, namespace: str, **kw: Any) -> None:
-    """Show a workflow."""
+def get(what: str, name: str | None, output: str | None, all_namespaces: bool, namespace: str,
+        **kw: Any) -> None:  # fmt: skip
+    """Show a workflow (WORKFLOW), or resources of a kind (KIND [NAME]: eventsources, ...)."""
+    from sluice.catalog import find_kind
+    from sluice.cli_up import get_kind
+
+    kind = find_kind(what)
+    if kind is not None and not (kind.name == "Workflow" and name):
+        get_kind(kind, name, output, namespace, all_namespaces, kw)
+        return
+    if kind is None and name:
+        raise click.BadParameter(f"unknown kind '{what}'", param_hint="KIND")
     settings = settings_from(kw)
-    wf = run(with_backend(settings, lambda b: b.get(namespace, name)))
+    wf = run(with_backend(settings, lambda b: b.get(namespace, name or what)))
     print_workflow(wf, output)
 
 
@@ -199,10 +212,23 @@ def logs(name: str, pod: str | None, follow: bool, namespace: str, **kw: Any) ->
 
 
 @main.command()
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
+@click.option("-f", "--filename", "files", multiple=True, help="Delete what these files define.")
 @with_common
-def delete(names: tuple[str, ...], namespace: str, **kw: Any) -> None:
-    """Delete workflows."""
+def delete(names: tuple[str, ...], files: tuple[str, ...], namespace: str, **kw: Any) -> None:
+    """Delete workflows (NAME...), resources of a kind (KIND NAME...), or files' (-f FILE)."""
+    from sluice.catalog import find_kind
+    from sluice.cli_up import delete_files, delete_kind
+
+    if files:
+        delete_files(files, namespace, kw)
+        return
+    if not names:
+        raise click.UsageError("give workflow names, KIND NAME..., or -f FILE")
+    kind = find_kind(names[0]) if len(names) > 1 else None
+    if kind is not None:
+        delete_kind(kind, names[1:], namespace, kw)
+        return
     settings = settings_from(kw)
 
     async def go(backend: Backend) -> None:
@@ -235,8 +261,8 @@ for _v, _p in zip(VERBS, ("resumed", "suspended", "stopped", "terminated"), stri
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 def lint(files: tuple[str, ...]) -> None:
-    """Check workflow files; every problem in every file is reported."""
-    from engine.lint import lint_paths
+    """Check resource files of every kind; every problem in every file is reported."""
+    from sluice.catalog import lint_paths
 
     problems = lint_paths(files)
     if problems:

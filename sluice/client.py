@@ -9,17 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 
 from engine.service import Engine
 from engine.submit import SubmitOptions
-from sluice.api import ARCHIVE_PATH, RESOURCE_APIS
+from sluice.api import ARCHIVE_PATH, RESOURCE_APIS, SLUICE_PATH
 from sluice.app import template_registry
+from sluice.controller import ResourceController
 from sluice.core.errors import ConflictError, NotFoundError, SluiceError, SpecError
+from sluice.core.resources import RawResource
 from sluice.logs import follow_logs
 
 VERBS = ("resume", "suspend", "stop", "terminate")
+RESOURCES_BASE = SLUICE_PATH
+RESOURCES_PATH = RESOURCES_BASE + "/resources"
+WORKFLOW_NEEDS_SERVER = "applying a Workflow needs a running `sluice up` (or use `sluice submit`)"
+EVENTS_NEED_SERVER = "reading events needs a running `sluice up` (it holds the event bus)"
 
 
 class Backend(Protocol):
@@ -68,6 +75,19 @@ class Backend(Protocol):
     async def get_archived(self, uid: str) -> dict[str, Any]: ...
 
     async def delete_archived(self, uid: str) -> None: ...
+
+    # resources of every kind (sluice up's apply, get, delete) and the event stream
+    async def apply(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    async def list_kind(self, kind: str, namespace: str | None) -> list[dict[str, Any]]: ...
+
+    async def get_kind(self, kind: str, namespace: str, name: str) -> dict[str, Any]: ...
+
+    async def delete_kind(self, kind: str, namespace: str, name: str) -> None: ...
+
+    def events(
+        self, namespace: str, source: str | None, follow: bool
+    ) -> AsyncIterator[dict[str, Any]]: ...
 
     async def close(self) -> None: ...
 
@@ -154,6 +174,40 @@ class LocalBackend:
 
     async def delete_archived(self, uid: str) -> None:
         self.engine.delete_archived(uid)
+
+    # ---- resources of every kind, on the local store (no sources run here) ----------------
+    async def apply(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        controller = ResourceController(self.engine)
+        results: list[dict[str, Any]] = []
+        for i, doc in enumerate(documents, start=1):
+            raw = RawResource(doc["where"], i, doc["manifest"], label=doc["where"])
+            if raw.kind == "Workflow":
+                results.append({"problems": [f"{raw.where()}: {WORKFLOW_NEEDS_SERVER}"]})
+                continue
+            try:
+                applied = await controller.apply_document(raw, source_file=doc.get("sourceFile"))
+            except SpecError as exc:
+                results.append({"problems": list(exc.problems)})
+            except SluiceError as exc:
+                results.append({"problems": [f"{raw.where()}: {exc}"]})
+            else:
+                results.append(applied.as_dict())
+        return results
+
+    async def list_kind(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
+        return ResourceController(self.engine).list(kind, namespace)
+
+    async def get_kind(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        return ResourceController(self.engine).get(kind, namespace, name)
+
+    async def delete_kind(self, kind: str, namespace: str, name: str) -> None:
+        await ResourceController(self.engine).delete(kind, namespace, name)
+
+    async def events(
+        self, namespace: str, source: str | None, follow: bool
+    ) -> AsyncIterator[dict[str, Any]]:
+        raise SluiceError(EVENTS_NEED_SERVER)
+        yield {}  # pragma: no cover - makes this an async generator
 
     async def close(self) -> None:
         await self.engine.close()
@@ -311,6 +365,45 @@ class RemoteBackend:
     async def delete_archived(self, uid: str) -> None:
         async with self.session.delete(f"{self.server}{ARCHIVE_PATH}/{uid}") as resp:
             await self._json(resp)
+
+    # ---- resources of every kind, and the event stream ------------------------------------
+    def _kind_url(self, kind: str, name: str = "") -> str:
+        return f"{self.server}{RESOURCES_PATH}/{quote(kind)}" + (f"/{quote(name)}" if name else "")
+
+    async def apply(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        url = f"{self.server}{RESOURCES_BASE}/apply"
+        async with self.session.post(url, json={"documents": documents}) as resp:
+            return list((await self._json(resp)).get("results") or [])
+
+    async def list_kind(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
+        params = {"namespace": namespace} if namespace else {}
+        async with self.session.get(self._kind_url(kind), params=params) as resp:
+            return list((await self._json(resp)).get("items") or [])
+
+    async def get_kind(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        params = {"namespace": namespace}
+        async with self.session.get(self._kind_url(kind, name), params=params) as resp:
+            result: dict[str, Any] = await self._json(resp)
+            return result
+
+    async def delete_kind(self, kind: str, namespace: str, name: str) -> None:
+        params = {"namespace": namespace}
+        async with self.session.delete(self._kind_url(kind, name), params=params) as resp:
+            await self._json(resp)
+
+    async def events(
+        self, namespace: str, source: str | None, follow: bool
+    ) -> AsyncIterator[dict[str, Any]]:
+        params = {"follow": "true" if follow else "false", **({"source": source} if source else {})}
+        url = f"{self.server}{RESOURCES_BASE}/events/{quote(namespace)}"
+        async with self.session.get(url, params=params) as resp:
+            if resp.status == 404:
+                raise SluiceError(EVENTS_NEED_SERVER)
+            if resp.status >= 400:
+                await self._json(resp)
+            async for line in resp.content:
+                if line.strip():
+                    yield json.loads(line)
 
     async def close(self) -> None:
         await self.session.close()

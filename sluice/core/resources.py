@@ -89,6 +89,12 @@ def load_file(path: str | Path) -> list[RawResource]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{p}: cannot read: {exc.strerror or exc}"]) from exc
+    return load_text(text, p)
+
+
+def load_text(text: str, path: str | Path) -> list[RawResource]:
+    """The resource documents of a file's text: YAML, or JSON (one object or a list)."""
+    p = Path(path)
     if p.suffix == ".json":
         try:
             data = json.loads(text)
