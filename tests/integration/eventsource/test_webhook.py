@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -264,3 +265,130 @@ async def test_no_200_for_an_event_the_bus_did_not_store(
     finally:
         await own.close()
         await server.stop()
+
+
+def self_signed(folder: Path) -> Path:
+    """A certificate and key for 127.0.0.1 as the secret ``tls`` (keys crt, key); the cert path."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    secret = folder / "secrets" / "tls"
+    secret.mkdir(parents=True)
+    (secret / "crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (secret / "key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return secret / "crt"
+
+
+async def test_tls_from_cert_and_key_secrets(
+    start_webhook: Start, bus: JetStreamBus, namespace: str, tmp_path: Path
+) -> None:
+    import ssl
+
+    cert = self_signed(tmp_path)
+    events = {
+        "tls": {
+            "endpoint": "/tls",
+            "method": "POST",
+            "serverCertSecret": {"name": "tls", "key": "crt"},
+            "serverKeySecret": {"name": "tls", "key": "key"},
+        }
+    }
+    _, port = await start_webhook(events)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    status, reply = await call("POST", f"https://127.0.0.1:{port}/tls", json={"a": 1}, ssl=trusted)
+    assert status == 200, reply
+    [(_, event)] = await on_bus(bus, namespace, "tls")
+    assert event["data"]["body"] == {"a": 1}
+    with pytest.raises(aiohttp.ClientError):  # plain HTTP is not served on a TLS port
+        await call("POST", f"http://127.0.0.1:{port}/tls", json={"a": 2})
+
+
+async def test_tls_settings_are_checked_at_start(start_webhook: Start, tmp_path: Path) -> None:
+    from sluice.core.errors import SpecError
+
+    half = {"endpoint": "/h", "method": "POST", "serverCertSecret": {"name": "tls", "key": "crt"}}
+    with pytest.raises(SpecError, match="serverCertSecret and serverKeySecret go together"):
+        await start_webhook({"half": half})
+    missing = {
+        "endpoint": "/m",
+        "method": "POST",
+        "serverCertSecret": {"name": "nope", "key": "crt"},
+        "serverKeySecret": {"name": "nope", "key": "key"},
+    }
+    with pytest.raises(SpecError, match="cannot read the TLS secrets"):
+        await start_webhook({"missing": missing})
+    self_signed(tmp_path)
+    mixed = {
+        "plain": {"endpoint": "/plain", "method": "POST"},
+        "secure": {
+            "endpoint": "/secure",
+            "method": "POST",
+            "serverCertSecret": {"name": "tls", "key": "crt"},
+            "serverKeySecret": {"name": "tls", "key": "key"},
+        },
+    }
+    with pytest.raises(SpecError, match="must agree on serverCertSecret"):
+        await start_webhook(mixed)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def test_basic_auth(
+    start_webhook: Start, bus: JetStreamBus, namespace: str, tmp_path: Path
+) -> None:
+    creds = tmp_path / "secrets" / "creds"
+    creds.mkdir(parents=True)
+    (creds / "user").write_text("alice\n")
+    (creds / "pass").write_text("pw:with-colon")
+    events = {
+        "basic": {
+            "endpoint": "/basic",
+            "method": "POST",
+            "basicAuth": {
+                "username": {"name": "creds", "key": "user"},
+                "password": {"name": "creds", "key": "pass"},
+            },
+        }
+    }
+    _, port = await start_webhook(events)
+    url = f"http://127.0.0.1:{port}/basic"
+    status, reply = await call("POST", url, json={})
+    assert (status, reply["error"]) == (401, "Invalid Authorization Header")
+    status, reply = await call("POST", url, json={}, headers=basic("alice", "nope"))
+    assert (status, reply["error"]) == (401, "Invalid basic auth credentials")
+    status, reply = await call("POST", url, json={"ok": 1}, headers=basic("alice", "pw:with-colon"))
+    assert status == 200, reply
+    [(_, event)] = await on_bus(bus, namespace, "basic")
+    assert event["data"]["header"]["Authorization"] == [MASKED_AUTH]
+    assert await bus.stream_message_count(namespace) == 1
