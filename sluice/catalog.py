@@ -19,6 +19,7 @@ from eventbus.errors import BusError
 from eventbus.models import load_eventbus
 from eventbus.streams import StreamSettings
 from eventsource.models import parse_event_source
+from sensor import parse_sensor
 from sluice.core.errors import SpecError
 from sluice.core.resources import RawResource, iter_resource_files, load_file
 
@@ -51,6 +52,11 @@ def _check_event_bus(raw: RawResource) -> list[str]:
     return []
 
 
+def _check_sensor(raw: RawResource) -> list[str]:
+    parse_sensor(raw)
+    return []
+
+
 ENGINE_KINDS = ("Workflow", *STORED_KINDS)
 
 KINDS: dict[str, Kind] = {
@@ -68,6 +74,7 @@ KINDS: dict[str, Kind] = {
 _CHECKS: dict[str, Callable[[RawResource], list[str]]] = {
     "EventSource": _check_event_source,
     "EventBus": _check_event_bus,
+    "Sensor": _check_sensor,
 }
 
 

@@ -39,7 +39,9 @@ def test_an_unknown_kind_is_none() -> None:
 
 
 @pytest.mark.parametrize(
-    "folder", ["examples/eventsources", "examples/workflows", "examples/up"], ids=str
+    "folder",
+    ["examples/eventsources", "examples/workflows", "examples/up", "examples/sensors"],
+    ids=str,
 )
 def test_the_examples_lint_clean(folder: str) -> None:
     assert lint_paths([ROOT / folder]) == []
@@ -83,3 +85,38 @@ def test_lint_reports_every_kind_in_file_order(tmp_path: Path) -> None:
     assert "document 2 (Workflow w-)" in problems[1] and "missing" in problems[1]
     assert "document 3 (EventBus default)" in problems[2] and "maxAge" in problems[2]
     assert "document 4 (Pod p): kind: unknown kind 'Pod'" in problems[3]
+
+
+def test_lint_checks_sensors(tmp_path: Path) -> None:
+    (tmp_path / "sensor.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Sensor
+        metadata: {name: hook}
+        spec:
+          dependencies:
+            - {name: dep-a, eventSourceName: webhook, eventName: example}
+          triggers:
+            - template: {name: t, conditions: "dep-a && dep-b", log: {}}
+        ---
+        apiVersion: argoproj.io/v1alpha1
+        kind: Sensor
+        metadata: {name: typo}
+        spec:
+          dependencies: [{name: d, eventSourceName: calendar, eventName: tick}]
+          triggers: [{template: {name: t, log: {}}, retryStratgy: {steps: 3}}]
+        ---
+        apiVersion: argoproj.io/v1alpha1
+        kind: Sensor
+        metadata: {name: fine}
+        spec:
+          dependencies: [{name: d, eventSourceName: calendar, eventName: tick}]
+          triggers: [{template: {name: t, log: {}}}]
+        """)
+    )
+    assert lint_paths([tmp_path]) == [
+        f"{tmp_path / 'sensor.yaml'}: document 1 (Sensor hook): "
+        "spec.triggers[0].template.conditions: unknown dependency 'dep-b'; did you mean 'dep-a'?",
+        f"{tmp_path / 'sensor.yaml'}: document 2 (Sensor typo): "
+        "spec.triggers[0].retryStratgy: unknown field; did you mean 'retryStrategy'?",
+    ]
