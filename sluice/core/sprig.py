@@ -215,11 +215,19 @@ def _cat(*values: Any) -> str:
     return " ".join(go_str(v) for v in values if v is not None)
 
 
+_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
 def _b64dec(s: Any) -> str:
+    """Sprig returns the decoding error's text as the result: templates render it."""
+    data = _want_str("b64dec", s).encode()
     try:
-        raw = base64.b64decode(_want_str("b64dec", s).encode(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SprigError("b64dec", f"illegal base64 data: {exc}") from exc
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        bad = next((i for i, c in enumerate(data) if c not in _B64 and c != ord("=")), None)
+        if bad is None:  # only the padding is wrong: Go reports the end of the last quantum
+            bad = len(data.rstrip(b"=")) // 4 * 4
+        return f"illegal base64 data at input byte {bad}"
     return raw.decode("utf-8", errors="replace")
 
 

@@ -70,6 +70,8 @@ CASES: list[tuple[str, str, tuple[Any, ...], Any]] = [
     ("fromJson-invalid-is-nil", "fromJson", ("{",), None),
     ("b64enc", "b64enc", ("hello",), "aGVsbG8="),
     ("b64dec", "b64dec", ("aGVsbG8=",), "hello"),
+    ("b64dec-garbage", "b64dec", ("ab%%",), "illegal base64 data at input byte 2"),
+    ("b64dec-padding", "b64dec", ("aGVsbG8gd29ybGQ",), "illegal base64 data at input byte 12"),
     (
         "sha256sum",
         "sha256sum",
@@ -178,7 +180,6 @@ ERRORS: list[tuple[str, str, tuple[Any, ...], str]] = [
     ("div-by-zero", "div", (1, 0), "div: integer divide by zero"),
     ("mod-by-zero", "mod", (1, "0"), "mod: integer divide by zero"),
     ("regexFind-bad-pattern", "regexFind", ("(", "x"), "regexFind: error parsing regexp '('"),
-    ("b64dec-garbage", "b64dec", ("%%%",), "b64dec: illegal base64 data"),
     ("first-of-string", "first", ("abc",), "first: cannot find first on type string"),
     ("ternary-condition", "ternary", (1, 2, "yes"), "ternary: expected a bool condition"),
     ("get-not-a-map", "get", ([], "a"), "get: expected a map, got list"),
