@@ -27,7 +27,10 @@ from eventbus.errors import BusError, BusUnavailable, KeyConflict
 from eventbus.streams import StreamSettings
 from eventbus.subjects import (
     DEFAULT_PREFIX,
+    LOG_PREFIX,
     check_consumer_name,
+    escape_token,
+    log_stream_name,
     namespace_subjects,
     stream_name,
     subject,
@@ -321,19 +324,29 @@ class JetStreamBus:
         return PublishAck(stream=ack.stream, seq=ack.seq, duplicate=bool(ack.duplicate))
 
     async def subscribe(
-        self, subject: str, durable: str, *, batch: int = 100, ack_wait: float = 30
+        self,
+        subject: str,
+        durable: str,
+        *,
+        batch: int = 100,
+        ack_wait: float = 30,
+        deliver_new: bool = False,
+        max_ack_pending: int = 1000,
     ) -> JetStreamConsumer:
         """Bind to (creating if needed) the durable pull consumer ``durable`` on ``subject``.
 
-        The consumer's settings apply when it is created; an existing one keeps its own.
+        A new consumer starts with the oldest stored message, or with ``deliver_new`` with the
+        next one published (as a new Argo sensor does). The consumer's settings apply when it
+        is created; an existing one keeps its own, and its position.
         """
         check_consumer_name(durable)
         stream = self._stream_of(subject)
         config = api.ConsumerConfig(
             durable_name=durable,
             ack_policy=api.AckPolicy.EXPLICIT,
-            deliver_policy=api.DeliverPolicy.ALL,
+            deliver_policy=api.DeliverPolicy.NEW if deliver_new else api.DeliverPolicy.ALL,
             ack_wait=ack_wait,
+            max_ack_pending=max_ack_pending,
             filter_subject=subject,
         )
         with _wrapped(f"subscribe {durable} to {subject}"):
@@ -388,20 +401,59 @@ class JetStreamBus:
             with contextlib.suppress(nats.errors.Error, BusError):
                 await sub.unsubscribe()
 
+    async def delete_consumer(self, subject: str, durable: str) -> None:
+        """Delete a durable consumer (its position is lost); nothing if it does not exist."""
+        check_consumer_name(durable)
+        with (
+            _wrapped(f"delete the consumer {durable}"),
+            contextlib.suppress(nats.js.errors.NotFoundError),
+        ):
+            await self._jetstream().delete_consumer(self._stream_of(subject), durable)
+
+    async def ensure_log(self, name: str, *, max_msgs: int, max_age: float) -> None:
+        """A bounded stream of records (``log_subject(name, ...)``), oldest dropped first."""
+        config = api.StreamConfig(
+            name=log_stream_name(name),
+            subjects=[f"{LOG_PREFIX}.{escape_token(name)}.>"],
+            storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS,
+            max_msgs=max_msgs,
+            max_age=max_age,
+            discard=api.DiscardPolicy.OLD,
+        )
+        js = self._jetstream()
+        with _wrapped(f"create the log {name}"):
+            try:
+                await js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await js.update_stream(config)
+
+    def log_subject(self, name: str, *tokens: str) -> str:
+        """The subject of one record in the log ``name``; tokens are escaped, ``*`` kept."""
+        escaped = (t if t in ("*", ">") else escape_token(t) for t in tokens)
+        return ".".join((LOG_PREFIX, escape_token(name), *escaped))
+
+    async def append_log(self, subject: str, payload: bytes) -> None:
+        """Add a record without waiting for the server's ack: records are diagnostics."""
+        with _wrapped(f"append to {subject}"):
+            await self._client().publish(subject, payload)
+
     def _stream_of(self, subject: str) -> str:
         tokens = subject.split(".")
+        if tokens[0] == LOG_PREFIX and len(tokens) >= 3:
+            return log_stream_name(unescape_token(tokens[1]))
         if len(tokens) < 3 or tokens[0] != self.prefix or tokens[1] in ("*", ">"):
             raise BusError(f"{subject!r} names no namespace under {self.prefix!r}")
         return stream_name(unescape_token(tokens[1]))
 
-    async def kv(self, bucket: str) -> JetStreamKeyValue:
-        """The key-value bucket ``bucket``, created on first use."""
+    async def kv(self, bucket: str, *, ttl: float | None = None) -> JetStreamKeyValue:
+        """The key-value bucket ``bucket``, created on first use; ``ttl`` expires old keys."""
         js = self._jetstream()
         with _wrapped(f"open the key-value bucket {bucket}"):
             try:
                 found = await js.key_value(bucket)
             except nats.js.errors.BucketNotFoundError:
-                found = await js.create_key_value(bucket=bucket, history=1)
+                found = await js.create_key_value(bucket=bucket, history=1, ttl=ttl)
         return JetStreamKeyValue(found, bucket)
 
     async def stream_message_count(self, namespace: str) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote
 from eventbus.errors import BusError
 
 DEFAULT_PREFIX = "events"
+LOG_PREFIX = "sluicelog"  # bounded record streams (sensor decisions), apart from events
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CONSUMER = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -61,6 +62,13 @@ def stream_name(namespace: str) -> str:
     if not _NAMESPACE.match(namespace) or len(namespace) > 63:
         raise BusError(f"namespace {namespace!r} is not a valid Kubernetes namespace name")
     return "SLUICE_" + namespace.upper().replace("-", "_")
+
+
+def log_stream_name(name: str) -> str:
+    """The stream of one record log, ``SLUICELOG_<NAME>``."""
+    if not re.match(r"^[a-z0-9][-a-z0-9]*$", name):
+        raise BusError(f"log name {name!r} may contain only lowercase letters, digits and '-'")
+    return "SLUICELOG_" + name.upper().replace("-", "_")
 
 
 def check_consumer_name(name: str) -> str:

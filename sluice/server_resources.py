@@ -21,9 +21,11 @@ from sluice.api import SLUICE_PATH
 from sluice.controller import ResourceController
 from sluice.core.errors import SluiceError, SpecError
 from sluice.core.resources import RawResource
+from sluice.sensors import SensorRuntime
 
 CONTROLLER: web.AppKey[ResourceController] = web.AppKey("controller", ResourceController)
 BUS: web.AppKey[Bus] = web.AppKey("bus", Bus)
+SENSORS: web.AppKey[SensorRuntime] = web.AppKey("sensors", SensorRuntime)
 BASE = SLUICE_PATH
 
 # argo-server's routes for the Argo Events kinds, and the key a request wraps the manifest in
@@ -144,8 +146,40 @@ def argo_routes(kind: str) -> list[web.RouteDef]:
     ]
 
 
-def add_routes(app: web.Application, controller: ResourceController, bus: Bus | None) -> None:
-    """The resource routes (and, with a bus, the event stream) on ``app``."""
+async def explain(request: web.Request) -> web.Response:
+    """The decisions recorded for one event: ``{"decisions": [...]}``."""
+    namespace = request.query.get("namespace") or None
+    found = await request.app[SENSORS].explain(request.match_info["event_id"], namespace)
+    return web.json_response({"decisions": found})
+
+
+async def dlq_list(request: web.Request) -> web.Response:
+    letters = await request.app[SENSORS].dlq_list(request.query.get("namespace") or None)
+    return web.json_response({"items": [letter.as_dict() for letter in letters]})
+
+
+async def dlq_get(request: web.Request) -> web.Response:
+    letter = await request.app[SENSORS].dlq_get(
+        request.match_info["namespace"], request.match_info["id"]
+    )
+    return web.json_response(letter.as_dict())
+
+
+async def dlq_redrive(request: web.Request) -> web.Response:
+    result = await request.app[SENSORS].redrive(
+        request.match_info["namespace"], request.match_info["id"]
+    )
+    return web.json_response(result)
+
+
+def add_routes(
+    app: web.Application,
+    controller: ResourceController,
+    bus: Bus | None,
+    sensors: SensorRuntime | None = None,
+) -> None:
+    """The resource routes (and, with a bus, the event stream; with sensors, explain and the
+    dead letters) on ``app``."""
     app[CONTROLLER] = controller
     app.router.add_post(BASE + "/apply", apply)
     app.router.add_get(BASE + "/resources/{kind}", list_resources)
@@ -156,6 +190,12 @@ def add_routes(app: web.Application, controller: ResourceController, bus: Bus | 
     if bus is not None:
         app[BUS] = bus
         app.router.add_get(BASE + "/events/{namespace}", events)
+    if sensors is not None:
+        app[SENSORS] = sensors
+        app.router.add_get(BASE + "/explain/{event_id}", explain)
+        app.router.add_get(BASE + "/deadletters", dlq_list)
+        app.router.add_get(BASE + "/deadletters/{namespace}/{id}", dlq_get)
+        app.router.add_post(BASE + "/deadletters/{namespace}/{id}/redrive", dlq_redrive)
 
 
 __all__ = ["BASE", "add_routes"]

@@ -22,6 +22,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from engine.service import Engine
@@ -30,15 +31,19 @@ from eventbus.errors import BusError
 from eventbus.jetstream import JetStreamBus
 from eventbus.models import EventBus, load_eventbus
 from eventbus.streams import parse_size
+from sensor.triggers import NatsConnections, TriggerContext
 from sluice.app import build_engine
 from sluice.config import Settings
 from sluice.controller import ResourceController
 from sluice.core.errors import SluiceError, SpecError
+from sluice.core.objects import LocalObjects
 from sluice.core.resources import RawResource, iter_resource_files, load_file
 from sluice.eventsources import EventSourceRuntime
 from sluice.filesync import FileSync
+from sluice.sensors import SensorRuntime
 from sluice.server import make_app
 from sluice.server_resources import add_routes
+from sluice.submitter import EngineSubmitter
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,9 @@ class Up:
         self._runner: web.AppRunner | None = None
         self._stop_watch = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
+        self.sensors: SensorRuntime | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.nats_triggers: NatsConnections | None = None
 
     async def start(self) -> None:
         """Start every part; on a failure, what started is stopped again and the error raised."""
@@ -111,8 +119,19 @@ class Up:
         runtime = EventSourceRuntime(
             self.bus, self.settings.data_dir, webhook_host=options.webhook_host
         )
-        self.controller = ResourceController(self.engine, {"EventSource": runtime})
         runtime.stream_config = self._stream_config
+        self.http = aiohttp.ClientSession()
+        self.nats_triggers = NatsConnections()
+        triggers = TriggerContext(
+            objects=LocalObjects(self.settings.data_dir),
+            submitter=EngineSubmitter(self.engine),
+            http=self.http,
+            nats=self.nats_triggers,
+        )
+        self.sensors = SensorRuntime(self.bus, triggers, stream_config=self._stream_config)
+        self.controller = ResourceController(
+            self.engine, {"EventSource": runtime, "Sensor": self.sensors}
+        )
         await self.controller.start()
         self.sync = sync = FileSync(options.paths, self.controller, poll=options.poll)
         problems = await sync.sync()
@@ -122,7 +141,7 @@ class Up:
                 "%d problem(s) in the given files; those resources were skipped", len(problems)
             )
         app = make_app(self.engine)
-        add_routes(app, self.controller, self.bus)
+        add_routes(app, self.controller, self.bus, self.sensors)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, options.host, options.port)
@@ -171,7 +190,8 @@ class Up:
         stages: list[tuple[str, Awaitable[Any] | None]] = [
             ("file watch", self._watch),
             ("API server", self._runner.cleanup() if self._runner is not None else None),
-            ("sources", self.controller.close() if self.controller is not None else None),
+            ("sources and sensors", self.controller.close() if self.controller else None),
+            ("trigger clients", self._close_trigger_clients()),
             ("engine", self.engine.close()),
             ("bus connection", self.bus.close()),
             ("nats-server", self.nats.stop() if self.nats is not None else None),
@@ -189,6 +209,13 @@ class Up:
                 log.exception("stopping the %s failed", name)
         self._watch = self._runner = self.controller = None
         self.nats = None
+
+    async def _close_trigger_clients(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        if self.nats_triggers is not None:
+            await self.nats_triggers.close()
+        self.http = self.nats_triggers = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, run until ``stop`` is set, then stop."""
