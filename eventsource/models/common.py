@@ -1,5 +1,8 @@
 """Building blocks shared by every event type: secrets, TLS, backoff, filters, the webhook context.
 
+The selectors, basic auth, TLS and backoff are Sensors' too: they live in ``sluice.core.selectors``
+and are re-exported here.
+
 Field names are Argo Events' (``pkg/apis/events/v1alpha1``). Scalars are validated strictly, as
 Go's JSON decoder does: ``port: 12000`` is an error because Argo's webhook port is a string, and a
 quoted number is not silently turned into an int.
@@ -9,53 +12,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from sluice.core.model import SpecModel
+from sluice.core.selectors import (
+    Backoff,
+    BasicAuth,
+    ConfigMapKeySelector,
+    SecretKeySelector,
+    StrictModel,
+    TLSConfig,
+)
 
+__all__ = [
+    "Backoff",
+    "BasicAuth",
+    "ConfigMapKeySelector",
+    "EventSourceModel",
+    "SecretKeySelector",
+    "TLSConfig",
+]
 
-class EventSourceModel(SpecModel):
-    """Base of the EventSource models: strict scalars, unknown fields are errors."""
-
-    model_config = ConfigDict(strict=True)
-
-
-class SecretKeySelector(EventSourceModel):
-    """A key of a Kubernetes Secret (``corev1.SecretKeySelector``)."""
-
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class ConfigMapKeySelector(EventSourceModel):
-    """A key of a Kubernetes ConfigMap (``corev1.ConfigMapKeySelector``)."""
-
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class BasicAuth(EventSourceModel):
-    username: SecretKeySelector | None = None
-    password: SecretKeySelector | None = None
-
-
-class TLSConfig(EventSourceModel):
-    ca_cert_secret: SecretKeySelector | None = None
-    client_cert_secret: SecretKeySelector | None = None
-    client_key_secret: SecretKeySelector | None = None
-    insecure_skip_verify: bool | None = None
-    enabled: bool | None = None
-
-
-class Backoff(EventSourceModel):
-    """Connection retry policy: ``duration`` is nanoseconds or a Go duration such as ``10s``."""
-
-    duration: int | str | None = None
-    factor: int | float | None = None
-    jitter: int | float | None = None
-    steps: int | None = None
+EventSourceModel = StrictModel  # strict scalars, unknown fields are errors
 
 
 class EventSourceFilter(EventSourceModel):

@@ -1,66 +1,36 @@
 """Building blocks the Sensor models share: secrets, TLS, backoff, auth, the pod template.
 
-Argo Events defines these once for its whole API group (``pkg/apis/events/v1alpha1``). sluice's
-``eventsource`` package has its own copies, and the import-linter contract keeps ``eventsource``
-and ``sensor`` apart, so the Sensor side declares the few it needs here rather than reaching
-across. Scalars are validated strictly, as Go's JSON decoder does: ``replicas: "2"`` is an
-error, and a quoted number is never silently turned into an int.
+Argo Events defines these once for its whole API group (``pkg/apis/events/v1alpha1``). The ones
+EventSources share (selectors, basic auth, TLS, backoff) live in ``sluice.core.selectors`` and are
+re-exported here; the import-linter contract keeps ``eventsource`` and ``sensor`` apart.
+Scalars are validated strictly, as Go's JSON decoder does: ``replicas: "2"`` is an error, and a
+quoted number is never silently turned into an int.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict
+from sluice.core.model import OpenModel
+from sluice.core.selectors import (
+    Backoff,
+    BasicAuth,
+    ConfigMapKeySelector,
+    SecretKeySelector,
+    StrictModel,
+    TLSConfig,
+)
 
-from sluice.core.model import OpenModel, SpecModel
+__all__ = [
+    "Backoff",
+    "BasicAuth",
+    "ConfigMapKeySelector",
+    "SecretKeySelector",
+    "SensorModel",
+    "TLSConfig",
+]
 
-
-class SensorModel(SpecModel):
-    """Base of the Sensor models: strict scalars, unknown fields are errors."""
-
-    model_config = ConfigDict(strict=True)
-
-
-class SecretKeySelector(SensorModel):
-    """A key of a Kubernetes Secret (``corev1.SecretKeySelector``)."""
-
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class ConfigMapKeySelector(SensorModel):
-    """A key of a Kubernetes ConfigMap (``corev1.ConfigMapKeySelector``)."""
-
-    name: str | None = None
-    key: str
-    optional: bool | None = None
-
-
-class BasicAuth(SensorModel):
-    username: SecretKeySelector | None = None
-    password: SecretKeySelector | None = None
-
-
-class TLSConfig(SensorModel):
-    ca_cert_secret: SecretKeySelector | None = None
-    client_cert_secret: SecretKeySelector | None = None
-    client_key_secret: SecretKeySelector | None = None
-    insecure_skip_verify: bool | None = None
-    enabled: bool | None = None
-
-
-class Backoff(SensorModel):
-    """Retry timing: ``duration`` is nanoseconds or a Go duration such as ``3s``.
-
-    ``factor`` and ``jitter`` are Argo's ``Amount``, which only decodes from a JSON number.
-    """
-
-    duration: int | str | None = None
-    factor: int | float | None = None
-    jitter: int | float | None = None
-    steps: int | None = None
+SensorModel = StrictModel  # strict scalars, unknown fields are errors
 
 
 class SASLConfig(SensorModel):
