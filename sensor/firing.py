@@ -75,7 +75,8 @@ class Firer:
                 _, rendered = await self._prepare(trigger, events)
             except TriggerError as exc:
                 return FireResult(FAILED, str(exc))
-            rendered.pop("payload_bytes", None)
+            if "payload_bytes" in rendered:
+                rendered["payload"] = _readable(rendered.pop("payload_bytes"))
             return FireResult(WOULD_FIRE, resource=rendered)
         try:
             outcome = await self._fire(trigger, events, key)
@@ -127,9 +128,7 @@ class Firer:
                 if "parameters" in lists:
                     rendered["resource"] = apply_parameters(lists["parameters"], events, resource)
                 if "payload" in lists:
-                    payload = build_payload(lists["payload"], events)
-                    rendered["payload_bytes"] = payload
-                    rendered["payload"] = _readable(payload)
+                    rendered["payload_bytes"] = build_payload(lists["payload"], events)
             except ParameterError as exc:
                 raise TriggerError(str(exc), retryable=False) from exc
         return impl, rendered

@@ -249,14 +249,6 @@ def _verdict(verdict: Any) -> dict[str, Any]:
         "index": verdict.index,
         "passed": verdict.passed,
         "detail": verdict.detail,
-        "value": _jsonable(verdict.value),
+        "value": verdict.value,  # encoded with the record (repr when not JSON)
         "rule": verdict.rule,
     }
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value

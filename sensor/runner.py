@@ -209,7 +209,8 @@ class SensorRunner:
         event_id = str(decision.event.get("id") or "-")
         subject = self.bus.log_subject(DECISIONS_LOG, self.namespace, self.name, event_id)
         try:
-            await self.bus.append_log(subject, json.dumps(decision.as_dict()).encode())
+            record = json.dumps(decision.as_dict(), default=repr)
+            await self.bus.append_log(subject, record.encode())
         except BusError as exc:  # a record is diagnostics: it does not hold the event back
             log.warning("%s: decision of %s not recorded: %s", self.where(), event_id, exc)
 
