@@ -233,9 +233,8 @@ EXPECTATIONS: dict[str, Expect] = {
         results={"get-google-homepage": "hello test-value"},
         node_phases={"get-google-homepage": SUCCEEDED},
     ),
-    "parallelism-limit.yaml": Expect(
-        logs=("running: 1", "running: 2"), forbid_logs=("running: 3",)
-    ),
+    # two pods at once, never three; whether one ever runs alone is down to timing
+    "parallelism-limit.yaml": Expect(logs=("running: 2",), forbid_logs=("running: 3",)),
     "parallelism-nested.yaml": Expect(logs=("step 1-a", "step 4-d")),
     "synchronization-mutex-wf-level.yaml": Expect(logs=("hello world",)),
     "synchronization-tmpl-level.yaml": Expect(
