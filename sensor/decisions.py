@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Decision", "FireResult", "TriggerDecision", "event_summary"]
+__all__ = ["Decision", "FireResult", "TriggerDecision", "check_event", "event_summary"]
 
 FIRED = "fired"
 WAITING = "waiting"
@@ -105,3 +105,20 @@ class Decision:
 def event_summary(event: Mapping[str, Any]) -> dict[str, Any]:
     """The CloudEvent attributes a record keeps (not the data, which may be large)."""
     return {k: event.get(k) for k in ("id", "source", "subject", "type", "time") if k in event}
+
+
+def check_event(value: Any) -> dict[str, Any]:
+    """``value`` as an event a sensor can take: a JSON object with ``id``, ``source`` (the
+    EventSource) and ``subject`` (the event name), as the bus carries them; ValueError says
+    what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError(f"not a CloudEvent: a JSON {_json_type(value)}")
+    missing = [k for k in ("id", "source", "subject") if not value.get(k)]
+    if missing:
+        raise ValueError(f"not a CloudEvent: no {', '.join(missing)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

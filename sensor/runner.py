@@ -30,7 +30,7 @@ from croniter import croniter
 from eventbus.base import Bus, Consumer, Message
 from eventbus.errors import BusError
 from sensor.deadletters import DeadLetter, DeadLetters
-from sensor.decisions import Decision
+from sensor.decisions import Decision, check_event
 from sensor.logic import FireFn, SensorLogic
 from sensor.models import Sensor
 from sensor.state import KVState, MemoryState
@@ -231,12 +231,7 @@ def _cloud_event(data: bytes) -> dict[str, Any]:
         event = json.loads(data)
     except ValueError as exc:
         raise ValueError(f"not JSON: {exc}") from exc
-    if not isinstance(event, dict):
-        raise ValueError(f"not a CloudEvent: a JSON {type(event).__name__}")
-    missing = [k for k in ("id", "source", "subject") if not event.get(k)]
-    if missing:
-        raise ValueError(f"not a CloudEvent: no {', '.join(missing)}")
-    return event
+    return check_event(event)
 
 
 async def _quietly(call: Any) -> None:

@@ -29,6 +29,7 @@ from sluice.cli_common import (
     with_common,
 )
 from sluice.cli_resources import GROUPS
+from sluice.cli_sensor import COMMANDS as SENSOR_COMMANDS
 from sluice.cli_up import COMMANDS as UP_COMMANDS
 from sluice.client import VERBS, Backend
 from sluice.core.errors import SpecError
@@ -41,7 +42,7 @@ def main() -> None:
     """sluice: event-driven triggers and an Argo-Workflows-compatible engine."""
 
 
-for _command in (*GROUPS, *ARCHIVE_COMMANDS, *UP_COMMANDS):  # template, cron; archive; up...
+for _command in (*GROUPS, *ARCHIVE_COMMANDS, *UP_COMMANDS, *SENSOR_COMMANDS):
     main.add_command(_command)
 
 

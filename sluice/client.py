@@ -27,6 +27,7 @@ RESOURCES_BASE = SLUICE_PATH
 RESOURCES_PATH = RESOURCES_BASE + "/resources"
 WORKFLOW_NEEDS_SERVER = "applying a Workflow needs a running `sluice up` (or use `sluice submit`)"
 EVENTS_NEED_SERVER = "reading events needs a running `sluice up` (it holds the event bus)"
+SENSORS_NEED_SERVER = "this needs a running `sluice up` (sensors and their records live there)"
 
 
 class Backend(Protocol):
@@ -88,6 +89,14 @@ class Backend(Protocol):
     def events(
         self, namespace: str, source: str | None, follow: bool
     ) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def explain(self, event_id: str, namespace: str | None) -> list[dict[str, Any]]: ...
+
+    async def dead_letters(self, namespace: str | None) -> list[dict[str, Any]]: ...
+
+    async def dead_letter(self, namespace: str, letter_id: str) -> dict[str, Any]: ...
+
+    async def redrive(self, namespace: str, letter_id: str) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...
 
@@ -208,6 +217,18 @@ class LocalBackend:
     ) -> AsyncIterator[dict[str, Any]]:
         raise SluiceError(EVENTS_NEED_SERVER)
         yield {}  # pragma: no cover - makes this an async generator
+
+    async def explain(self, event_id: str, namespace: str | None) -> list[dict[str, Any]]:
+        raise SluiceError(SENSORS_NEED_SERVER)
+
+    async def dead_letters(self, namespace: str | None) -> list[dict[str, Any]]:
+        raise SluiceError(SENSORS_NEED_SERVER)
+
+    async def dead_letter(self, namespace: str, letter_id: str) -> dict[str, Any]:
+        raise SluiceError(SENSORS_NEED_SERVER)
+
+    async def redrive(self, namespace: str, letter_id: str) -> dict[str, Any]:
+        raise SluiceError(SENSORS_NEED_SERVER)
 
     async def close(self) -> None:
         await self.engine.close()
@@ -404,6 +425,33 @@ class RemoteBackend:
             async for line in resp.content:
                 if line.strip():
                     yield json.loads(line)
+
+    # ---- sensors: decisions and dead letters ------------------------------------------------
+    async def _sensors(self, method: str, path: str, params: dict[str, str] | None = None) -> Any:
+        url = f"{self.server}{RESOURCES_BASE}/{path}"
+        async with self.session.request(method, url, params=params or {}) as resp:
+            if resp.status == 404 and resp.content_type != "application/json":
+                raise SluiceError(SENSORS_NEED_SERVER)  # a server without sensors
+            return await self._json(resp)
+
+    async def explain(self, event_id: str, namespace: str | None) -> list[dict[str, Any]]:
+        params = {"namespace": namespace} if namespace else None
+        found = await self._sensors("GET", f"explain/{quote(event_id)}", params)
+        return list(found.get("decisions") or [])
+
+    async def dead_letters(self, namespace: str | None) -> list[dict[str, Any]]:
+        params = {"namespace": namespace} if namespace else None
+        return list((await self._sensors("GET", "deadletters", params)).get("items") or [])
+
+    async def dead_letter(self, namespace: str, letter_id: str) -> dict[str, Any]:
+        path = f"deadletters/{quote(namespace)}/{quote(letter_id)}"
+        result: dict[str, Any] = await self._sensors("GET", path)
+        return result
+
+    async def redrive(self, namespace: str, letter_id: str) -> dict[str, Any]:
+        path = f"deadletters/{quote(namespace)}/{quote(letter_id)}/redrive"
+        result: dict[str, Any] = await self._sensors("POST", path)
+        return result
 
     async def close(self) -> None:
         await self.session.close()

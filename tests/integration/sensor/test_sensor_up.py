@@ -9,6 +9,7 @@ and is redriven; and every decision can be explained by event id.
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from click.testing import CliRunner, Result
 
+from sluice.cli import main
 from sluice.config import load_settings
 from sluice.up import Up, UpOptions
 from tests.conftest import free_port
@@ -135,6 +138,12 @@ async def explained(up: Up, event_id: str, timeout: float = 10) -> list[dict[str
         await asyncio.sleep(0.1)
 
 
+async def cli(up: Up, *args: str) -> Result:
+    """``sluice ARGS --server`` the running service (in a thread: the CLI runs its own loop)."""
+    argv = [*args, "--server", f"http://127.0.0.1:{up.port}"]
+    return await asyncio.to_thread(CliRunner().invoke, main, argv)
+
+
 async def test_webhook_event_runs_a_workflow_with_its_data(
     tmp_path: Path, namespace: str, running: Callable[..., Any]
 ) -> None:
@@ -164,11 +173,21 @@ async def test_webhook_event_runs_a_workflow_with_its_data(
     [decision] = await explained(up, reply["eventId"])
     assert decision["passed"] and decision["triggers"][0]["outcome"] == "fired"
     assert decision["triggers"][0]["workflow"] == wf["metadata"]["name"]
+    shown = await cli(up, "sensor", "explain", reply["eventId"])
+    assert shown.exit_code == 0, shown.output
+    assert f"-> sensor {namespace}/s, dependency dep" in shown.output
+    assert "data[0] pass" in shown.output
+    assert f"trigger run [dep]: fired -> workflow {wf['metadata']['name']}" in shown.output
 
     status, reply = await post(port, {"message": "goodbye"}, "/example")
     [decision] = await explained(up, reply["eventId"])
     assert not decision["passed"]
     assert "goodbye" in decision["filters"][0]["detail"]
+    shown = await cli(up, "sensor", "explain", reply["eventId"], "-n", namespace)
+    assert "data[0] FAIL" in shown.output and "goodbye" in shown.output
+    assert "filtered out" in shown.output
+    unknown = await cli(up, "sensor", "explain", "no-such-event")
+    assert unknown.exit_code == 1 and "no sensor decided" in unknown.output
     assert len(up.engine.list_workflows(namespace)) == 1
 
 
@@ -295,19 +314,27 @@ async def test_a_failing_http_trigger_is_dead_lettered_and_redriven(
         [decision] = await explained(up, reply["eventId"])
         assert decision["triggers"][0]["outcome"] == "dead-lettered"
 
-        status, listed = await api(up, "GET", "/api/v1/sluice/deadletters")
-        [letter] = [d for d in listed["items"] if d["namespace"] == namespace]
+        listed = await cli(up, "dlq", "list", "-o", "json")
+        assert listed.exit_code == 0, listed.output
+        [letter] = [d for d in json.loads(listed.output) if d["namespace"] == namespace]
         assert letter["trigger"] == "call" and "503" in letter["reason"]
+        table = await cli(up, "dlq", "list", "-n", namespace)
+        assert f"{letter['id']}  {namespace}/s  trigger call" in table.output
+        shown = await cli(up, "dlq", "show", letter["id"])
+        assert shown.exit_code == 0, shown.output
+        assert "retry me" in shown.output and "reason:" in shown.output
 
+        failing = await cli(up, "dlq", "redrive", letter["id"])  # still 503: the letter stays
+        assert failing.exit_code == 1 and f"{letter['id']}: failed" in failing.output
         healthy.set()
-        status, result = await api(
-            up, "POST", f"/api/v1/sluice/deadletters/{namespace}/{letter['id']}/redrive"
-        )
-        assert status == 200, result
-        assert result["outcome"] == "fired"
+        redriven = await cli(up, "dlq", "redrive", letter["id"])
+        assert redriven.exit_code == 0, redriven.output
+        assert f"{letter['id']}: fired" in redriven.output
         assert received == [{"message": "retry me"}]
-        status, listed = await api(up, "GET", "/api/v1/sluice/deadletters")
-        assert not [d for d in listed["items"] if d["namespace"] == namespace]
+        emptied = await cli(up, "dlq", "list", "-n", namespace)
+        assert emptied.output.strip() == "No dead letters found."
+        missing = await cli(up, "dlq", "show", letter["id"])
+        assert missing.exit_code == 1 and "not found" in missing.output
     finally:
         await runner.cleanup()
 
