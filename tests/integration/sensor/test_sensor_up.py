@@ -1,7 +1,8 @@
 """Sensors in ``sluice up`` on a real nats-server and the in-process engine.
 
 An event posted to a webhook becomes a workflow run with the event's data as its parameter;
-two dependencies fire once with both events, also across a restart of the whole service; a
+two dependencies (webhook and webhook, webhook and calendar) fire once with both events, also
+across a restart of the whole service; a
 redelivered event never runs its workflow twice; a failing trigger lands in the dead letters
 and is redriven; and every decision can be explained by event id.
 """
@@ -222,6 +223,38 @@ async def test_two_dependencies_fire_once_even_across_a_restart(
     status, third = await post(port, {"message": "b again"}, "/b")
     decisions = await explained(up, third["eventId"])
     assert decisions[0]["triggers"][0]["outcome"] == "waiting"
+    assert len(up.engine.list_workflows(namespace)) == 1
+
+
+async def test_webhook_and_calendar_fire_once_with_both_events(
+    tmp_path: Path, namespace: str, running: Callable[..., Any]
+) -> None:
+    port = free_port()
+    folder = tmp_path / "res"
+    folder.mkdir()
+    (folder / "es.yaml").write_text(webhook("hooks", namespace, port, ["example"]))
+    (folder / "calendar.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: EventSource\n"
+        f"metadata:\n  name: ticks\n  namespace: {namespace}\n"
+        "spec:\n  calendar:\n    every-second:\n      interval: 1s\n"
+    )
+    trigger = WORKFLOW_TRIGGER.format(name="both", conditions="", dep="hook")
+    text = sensor("mixed", namespace, [("hook", "example")], trigger).replace(
+        "  triggers:\n",
+        "  - name: tick\n    eventSourceName: ticks\n    eventName: every-second\n  triggers:\n",
+    )
+    (folder / "sensor.yaml").write_text(text)
+    up = await running(folder)
+    await asyncio.sleep(2.5)  # calendar ticks arrive alone: each waits for a webhook event
+    assert up.engine.list_workflows(namespace) == []
+
+    status, reply = await post(port, {"message": "with a tick"}, "/example")
+    assert status == 200, reply
+    [wf] = await workflows(up, namespace, 1)
+    assert message_of(wf) == "with a tick"
+    ids = wf["metadata"]["annotations"]["sluice/event-ids"]
+    assert reply["eventId"] in ids and len(ids.split(",")) == 2  # the webhook's and a tick's
+    await asyncio.sleep(2.5)  # more ticks, no new webhook event: nothing more fires
     assert len(up.engine.list_workflows(namespace)) == 1
 
 
