@@ -37,13 +37,21 @@ from sensor.models import EventContext, EventDependencyFilter, TimeFilter
 from sluice.core.errors import SpecError
 from sluice.core.govalue import go_quote
 
-__all__ = ["DependencyFilter", "FilterResult", "FilterSpecError", "Verdict"]
+__all__ = [
+    "NO_DATA",
+    "DependencyFilter",
+    "FilterResult",
+    "FilterSpecError",
+    "InvalidData",
+    "Verdict",
+    "event_payload",
+]
 
 _CONTEXT_ATTRIBUTES = ("type", "subject", "source", "datacontenttype")  # Argo's filterContext
 # Go's time.Parse("15:04:05"): one or two hour digits, then two and two; Go also takes a
 # fraction of a second the layout does not mention.
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?:[.,](\d+))?")
-_NO_DATA: Any = object()
+NO_DATA: Any = object()
 
 
 class FilterSpecError(SpecError):
@@ -143,25 +151,25 @@ class _TimeRule:
 
 
 # ---- the payload ---------------------------------------------------------------------------
-def _payload(event: Mapping[str, Any]) -> Any:
-    """The event's data as Argo's filters see it: _NO_DATA, the JSON value, or an error str."""
+def event_payload(event: Mapping[str, Any]) -> Any:
+    """The event's data as Argo's filters see it: NO_DATA, the JSON value, or an error str."""
     data = event.get("data")
     if data is not None:
         return data
     encoded = event.get("data_base64")
     if not encoded:
-        return _NO_DATA
+        return NO_DATA
     try:
         return json.loads(base64.b64decode(encoded, validate=True))
     except (ValueError, TypeError, binascii.Error):
         return _INVALID
 
 
-class _Invalid(str):
+class InvalidData(str):
     """Marks the payload of an event whose data is not JSON."""
 
 
-_INVALID = _Invalid("event data not valid JSON")
+_INVALID = InvalidData("event data not valid JSON")
 
 
 # ---- the dependency ------------------------------------------------------------------------
@@ -217,7 +225,7 @@ class DependencyFilter:
             return FilterResult(True, ())
         if not isinstance(event, Mapping):
             event = {}
-        payload = _payload(event)
+        payload = event_payload(event)
         verdicts: list[Verdict] = []
         passed = not self.any_kind  # 'and' holds until a kind fails, 'or' until one passes
         for present, check in self._kinds:
@@ -231,7 +239,7 @@ class DependencyFilter:
     def _check_exprs(
         self, event: Mapping[str, Any], payload: Any, out: list[Verdict], exhaustive: bool
     ) -> bool:
-        if payload is _NO_DATA or isinstance(payload, _Invalid):
+        if payload is NO_DATA or isinstance(payload, InvalidData):
             return self._whole("exprs", len(self._exprs), payload, out)
         if not self._exprs and self._exprs_any:
             out.append(Verdict("exprs", 0, False, "empty list under 'or': fails, as in Argo"))
@@ -259,7 +267,7 @@ class DependencyFilter:
     ) -> bool:
         if not self._data:
             return True  # Argo: no data filters pass, whatever the operator
-        if payload is _NO_DATA or isinstance(payload, _Invalid):
+        if payload is NO_DATA or isinstance(payload, InvalidData):
             return self._whole("data", len(self._data), payload, out)
         decided: bool | None = None
         for rule in self._data:
@@ -286,7 +294,7 @@ class DependencyFilter:
     @staticmethod
     def _whole(kind: str, count: int, payload: Any, out: list[Verdict]) -> bool:
         """Every rule of ``kind`` decided at once by an event with no data or non-JSON data."""
-        if payload is _NO_DATA:
+        if payload is NO_DATA:
             detail, passed = "event has no data: passes, as in Argo", True
         else:
             detail, passed = str(payload), False

@@ -1,6 +1,7 @@
 """What a Sensor does with one event, apart from where events come from and how triggers act.
 
-``SensorLogic.handle(dependency, event)`` filters the event, updates each trigger's pending
+``SensorLogic.handle(dependency, event)`` applies the dependency's jq ``transform`` (see
+:mod:`sensor.transform`), filters the transformed event, updates each trigger's pending
 dependencies, evaluates the trigger's condition, and when it holds calls ``fire`` with the
 events and an idempotency key, then returns the ``Decision``. The live runner
 (:mod:`sensor.runner`) feeds it from durable consumers with a bus-backed state and real
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,9 +39,12 @@ from sensor.decisions import (
 from sensor.filters import DependencyFilter
 from sensor.models import EventDependency, Sensor, Trigger
 from sensor.state import DependencyState
+from sensor.transform import DependencyTransform
 from sluice.core.clock import Clock, SystemClock
 
 __all__ = ["FireFn", "SensorLogic", "TriggerPlan", "firing_key", "spec_hash"]
+
+log = logging.getLogger(__name__)
 
 Event = Mapping[str, Any]
 FireFn = Callable[["TriggerPlan", dict[str, Event], str], Awaitable[FireResult]]
@@ -51,9 +56,11 @@ def spec_hash(dependency: EventDependency) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def firing_key(namespace: str, sensor: str, trigger: str, event_ids: list[str]) -> str:
-    """The idempotency key of one firing: the same events always give the same key."""
-    text = "\n".join([namespace, sensor, trigger, *sorted(event_ids)])
+def firing_key(namespace: str, sensor: str, trigger: str, events: Mapping[str, str]) -> str:
+    """The idempotency key of one firing, from its events' ids by dependency: the same events
+    always give the same key, and one event firing for two dependencies gives two keys."""
+    pairs = sorted(f"{dependency}={event_id}" for dependency, event_id in events.items())
+    text = "\n".join([namespace, sensor, trigger, *pairs])
     return "sensor-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -85,6 +92,7 @@ class _Dependency:
     spec: EventDependency
     filter: DependencyFilter
     hash: str
+    transform: DependencyTransform
 
 
 class SensorLogic:
@@ -111,6 +119,7 @@ class SensorLogic:
                 dep,
                 DependencyFilter(dep.filters, dep.filters_logical_operator, clock=self.clock.now),
                 spec_hash(dep),
+                DependencyTransform(dep.transform),
             )
         self.triggers: list[TriggerPlan] = []
         for trigger in sensor.spec.triggers:
@@ -139,20 +148,38 @@ class SensorLogic:
         """Decide on one event of ``dependency``; the state is updated before returning.
 
         ``redelivered`` says the event may have been handled before (a crash before its ack):
-        only then are the firing records consulted.
+        only then are the firing records consulted. With a ``transform``, the filters, the
+        kept state and the triggers see the transformed event; an event the transform rejects
+        does not pass (Argo discards it with an error).
         """
         dep = self.dependencies[dependency]
-        result = dep.filter.evaluate(event)
+        transformed = dep.transform.apply(event)
+        verdicts = list(transformed.verdicts)
+        passed = transformed.passed
+        if passed:
+            event = transformed.event
+            result = dep.filter.evaluate(event)
+            verdicts += result.verdicts
+            passed = result.passed
+        else:
+            log.warning(
+                "sensor %s/%s: dependency %s: event %s discarded: transform failed: %s",
+                self.namespace,
+                self.name,
+                dependency,
+                event.get("id"),
+                transformed.verdicts[0].detail,
+            )
         decision = Decision(
             namespace=self.namespace,
             sensor=self.name,
             dependency=dependency,
             event=event_summary(event),
             at=self.clock.now().isoformat(),
-            passed=result.passed,
-            filters=[_verdict(v) for v in result.verdicts],
+            passed=passed,
+            filters=[_verdict(v) for v in verdicts],
         )
-        if not result.passed:
+        if not passed:
             return decision
         for plan in self.triggers:
             if dependency in plan.condition.names():
@@ -179,7 +206,8 @@ class SensorLogic:
         event_id: str,
         redelivered: bool,
     ) -> TriggerDecision:
-        if redelivered and await self.state.used(plan.name, event_id):
+        if redelivered and await self.state.used(plan.name, name, event_id):
+            await self._forget_used(plan)  # a crash may have come between firing and clearing
             return TriggerDecision(
                 plan.name,
                 str(plan.condition),
@@ -189,6 +217,10 @@ class SensorLogic:
             )
         await self.state.put(plan.name, name, event, dep.hash)
         pending = self.state.pending(plan.name)
+        # a firing whose clear failed may have left its events: never fire them twice
+        ready = plan.condition.evaluate(pending.keys()) and len(pending) > 1
+        if ready and await self._forget_used(plan, keep=name):
+            pending = self.state.pending(plan.name)
         if not plan.condition.evaluate(pending.keys()):
             missing = [n for n in plan.condition.names() if n not in pending]
             return TriggerDecision(
@@ -207,7 +239,7 @@ class SensorLogic:
         self, plan: TriggerPlan, events: dict[str, Event], redelivered: bool
     ) -> TriggerDecision:
         ids = {d: str(e.get("id", "")) for d, e in events.items()}
-        key = firing_key(self.namespace, self.name, plan.name, list(ids.values()))
+        key = firing_key(self.namespace, self.name, plan.name, ids)
         condition = str(plan.condition)
         if redelivered:
             done = await self.state.fired(key)
@@ -225,7 +257,8 @@ class SensorLogic:
         result = await self.fire(plan, events, key)
         if result.outcome != WOULD_FIRE:  # a redelivery must not fire or dead-letter again
             record = {"workflow": result.workflow, "at": self.clock.now().isoformat()}
-            await self.state.record_firing(key, plan.name, ids.values(), record)
+            # a waiting trigger's events are marked used, so a redelivery is not kept again
+            await self.state.record_firing(key, plan.name, ids if plan.waits else {}, record)
         return TriggerDecision(
             plan.name,
             condition,
@@ -237,6 +270,19 @@ class SensorLogic:
             events=ids,
             resource=result.resource,
         )
+
+    async def _forget_used(self, plan: TriggerPlan, keep: str | None = None) -> bool:
+        """Drop the pending events (but ``keep``'s) that a firing already consumed; whether
+        there were any."""
+        pending = self.state.pending(plan.name)
+        consumed = [
+            dep
+            for dep, event in pending.items()
+            if dep != keep and await self.state.used(plan.name, dep, str(event.get("id", "")))
+        ]
+        if consumed:
+            await self.state.clear(plan.name, consumed)
+        return bool(consumed)
 
     async def reset(self, trigger: str) -> None:
         """``conditionsReset``: forget the trigger's pending events."""

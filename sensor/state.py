@@ -8,8 +8,9 @@ so a restarted sensor neither forgets a pending event nor fires twice:
 * ``pending.<trigger>.<dependency>``: the CloudEvent, with a hash of the dependency's spec. A
   changed Sensor keeps the pending events of the dependencies whose spec did not change.
 * ``fired.<key>`` (a second bucket whose keys expire): the firings done, by idempotency key,
-  and ``used.<trigger>.<event id>``: the events a firing consumed. They are looked up only for a
-  redelivered message; a first delivery cannot have fired anything.
+  and ``used.<trigger>.<dependency>.<event id>``: the events a firing of a waiting trigger (one
+  with ``&&``) consumed. They are looked up only for a redelivered message; a first delivery
+  cannot have fired anything.
 
 ``MemoryState`` keeps the same in memory, for ``sluice sensor test`` and unit tests.
 """
@@ -65,12 +66,13 @@ class DependencyState(Protocol):
         """The record of the firing with idempotency key ``key``, if it was done."""
 
     async def record_firing(
-        self, key: str, trigger: str, event_ids: Iterable[str], record: dict[str, Any]
+        self, key: str, trigger: str, used: Mapping[str, str], record: dict[str, Any]
     ) -> None:
-        """Remember that ``key`` fired, consuming ``event_ids`` for ``trigger``."""
+        """Remember that ``key`` fired, consuming the events ``used`` (dependency -> event id)
+        of ``trigger``."""
 
-    async def used(self, trigger: str, event_id: str) -> bool:
-        """Whether a firing of ``trigger`` already consumed the event ``event_id``."""
+    async def used(self, trigger: str, dependency: str, event_id: str) -> bool:
+        """Whether a firing of ``trigger`` already consumed ``event_id`` of ``dependency``."""
 
 
 class MemoryState:
@@ -79,7 +81,7 @@ class MemoryState:
     def __init__(self) -> None:
         self._pending: dict[str, dict[str, Event]] = {}
         self._fired: dict[str, dict[str, Any]] = {}
-        self._used: set[tuple[str, str]] = set()
+        self._used: set[tuple[str, str, str]] = set()
 
     def pending(self, trigger: str) -> dict[str, Event]:
         return dict(self._pending.get(trigger, {}))
@@ -98,13 +100,13 @@ class MemoryState:
         return self._fired.get(key)
 
     async def record_firing(
-        self, key: str, trigger: str, event_ids: Iterable[str], record: dict[str, Any]
+        self, key: str, trigger: str, used: Mapping[str, str], record: dict[str, Any]
     ) -> None:
         self._fired[key] = record
-        self._used.update((trigger, event_id) for event_id in event_ids)
+        self._used.update((trigger, dep, event_id) for dep, event_id in used.items())
 
-    async def used(self, trigger: str, event_id: str) -> bool:
-        return (trigger, event_id) in self._used
+    async def used(self, trigger: str, dependency: str, event_id: str) -> bool:
+        return (trigger, dependency, event_id) in self._used
 
 
 class KVState(MemoryState):
@@ -154,21 +156,19 @@ class KVState(MemoryState):
         return json.loads(value) if value else None
 
     async def record_firing(
-        self, key: str, trigger: str, event_ids: Iterable[str], record: dict[str, Any]
+        self, key: str, trigger: str, used: Mapping[str, str], record: dict[str, Any]
     ) -> None:
-        ids = list(event_ids)
         writes = [self.marks.put("fired." + key_token(key), json.dumps(record).encode())]
-        if len(ids) > 1:  # a lone event's firing key is its own mark
-            writes += [self.marks.put(_used_key(trigger, i), b"1") for i in ids]
+        writes += [self.marks.put(_used_key(trigger, d, i), b"1") for d, i in used.items()]
         await asyncio.gather(*writes)
 
-    async def used(self, trigger: str, event_id: str) -> bool:
-        return await self.marks.get(_used_key(trigger, event_id)) is not None
+    async def used(self, trigger: str, dependency: str, event_id: str) -> bool:
+        return await self.marks.get(_used_key(trigger, dependency, event_id)) is not None
 
 
 def _pending_key(trigger: str, dependency: str) -> str:
     return f"pending.{key_token(trigger)}.{key_token(dependency)}"
 
 
-def _used_key(trigger: str, event_id: str) -> str:
-    return f"used.{key_token(trigger)}.{key_token(event_id)}"
+def _used_key(trigger: str, dependency: str, event_id: str) -> str:
+    return f"used.{key_token(trigger)}.{key_token(dependency)}.{key_token(event_id)}"

@@ -6,7 +6,8 @@ when an event arrives: a number value ``strconv.ParseFloat`` rejects, an express
 not parse or uses a name its ``fields`` do not bind, a comparator a string or bool filter
 ignores, a dependency name the conditions language cannot hold. What sluice cannot run is
 reported instead of being silently ignored: Lua ``script`` filters and transforms. A ``jq``
-transform is accepted: the maintained ``jq`` binding installs from PyPI as a wheel.
+transform is compiled here (Argo parses it only when an event arrives), so a program that does
+not compile is reported with its path.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import re
 
 from sensor.models import DataFilter, EventDependency, EventDependencyFilter, ExprFilter, TimeFilter
+from sensor.transform import jq_problem
 from sensor.validation.report import (
     LOGICAL_OPERATORS,
     Problems,
@@ -61,6 +63,10 @@ def check_dependencies(dependencies: list[EventDependency], problems: Problems) 
                 f"{path}.transform.script",
                 "Lua scripts are not supported by sluice; transform with 'jq' instead",
             )
+        if dep.transform is not None and dep.transform.jq:
+            problem = jq_problem(dep.transform.jq)
+            if problem is not None:
+                problems.add(f"{path}.transform.jq", problem)
 
 
 def _check_name(
@@ -107,15 +113,6 @@ def _check_filters(path: str, filters: EventDependencyFilter, problems: Problems
         )
     if filters.time is not None:
         _check_time(f"{path}.time", filters.time, problems)
-    context = filters.context
-    if context is not None and not (
-        context.type or context.subject or context.source or context.datacontenttype
-    ):
-        problems.add(
-            f"{path}.context",
-            "set at least one of type, subject, source, datacontenttype "
-            "(an empty context filter discards every event)",
-        )
     for j, data in enumerate(filters.data or []):
         _check_data(f"{path}.data[{j}]", data, problems)
     for j, expr in enumerate(filters.exprs or []):

@@ -166,8 +166,6 @@ CASES: list[tuple[str, Edit, str, str]] = [
     ("bad-expr-operator", lambda d: filters(d, exprLogicalOperator="nor"),
      f"{DEP0}.filters.exprLogicalOperator", "unknown logical operator 'nor'"),
     # context and time filters
-    ("empty-context", lambda d: filters(d, context={"id": "x"}),
-     f"{DEP0}.filters.context", "set at least one of type, subject, source, datacontenttype"),
     ("bad-time-format", time_filter(start="9am"),
      f"{DEP0}.filters.time.start", "'9am' is not a time of day in the form HH:MM:SS"),
     ("time-out-of-range", time_filter(stop="24:00:00"),
