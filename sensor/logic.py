@@ -106,8 +106,12 @@ class SensorLogic:
         *,
         namespace: str | None = None,
         clock: Clock | None = None,
+        exhaustive: bool = False,
     ) -> None:
+        """``exhaustive``: run every filter rule, even past the one that decides, so each is
+        explained (``sluice sensor test``); the live sensor stops at the deciding one."""
         self.sensor = sensor
+        self.exhaustive = exhaustive
         self.namespace = namespace or sensor.metadata.namespace or "default"
         self.name = sensor.name
         self.state = state
@@ -158,7 +162,7 @@ class SensorLogic:
         passed = transformed.passed
         if passed:
             event = transformed.event
-            result = dep.filter.evaluate(event)
+            result = dep.filter.evaluate(event, exhaustive=self.exhaustive)
             verdicts += result.verdicts
             passed = result.passed
         else:

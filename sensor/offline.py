@@ -3,7 +3,8 @@
 The decisions are the live ones (:class:`sensor.logic.SensorLogic`, the same filters,
 conditions and parameters); only the surroundings differ. Pending events live in memory for
 the run, and a firing renders its trigger's resource and payload instead of executing it
-(:class:`sensor.firing.Firer` in dry run). Events are taken in the order given and go to every
+(:class:`sensor.firing.Firer` in dry run), and every filter rule runs, so each is explained
+even past the one that decides. Events are taken in the order given and go to every
 dependency of every Sensor whose ``eventSourceName``/``eventName`` are the event's
 ``source``/``subject``, as on the bus.
 """
@@ -60,7 +61,10 @@ async def evaluate(
     for sensor in sensors:
         namespace = sensor.metadata.namespace or "default"
         firer = Firer(context, namespace, sensor.name, None, clock=clock, dry_run=True)
-        logics.append(SensorLogic(sensor, MemoryState(), firer, namespace=namespace, clock=clock))
+        logic = SensorLogic(
+            sensor, MemoryState(), firer, namespace=namespace, clock=clock, exhaustive=True
+        )
+        logics.append(logic)
     results = []
     for where, value in events:
         try:

@@ -49,6 +49,7 @@ def test_the_features_have_examples() -> None:
         "policy": "policy:",
         "dlqTrigger": "dlqTrigger:",
         "atLeastOnce": "atLeastOnce: true",
+        "transform jq": "jq:",
     }
     missing = [f for f, key in features.items() if not any(key in t for t in text.values())]
     assert missing == []
