@@ -34,25 +34,20 @@ NOFIRE = sorted(EVENTS.glob("*.nofire.json"))
 GITHUB_ORIGIN = "https://raw.githubusercontent.com"
 HELLO_WORLD_PATH = "/argoproj/argo-workflows/master/examples/hello-world.yaml"
 
-# Examples that cannot fire on any event, with why; each is reported as a defect of the example.
-NEVER_FIRES = {
-    "filter-with-context": (
-        "the example cannot fire, in Argo either: events reach test-dep only when their "
-        "CloudEvent source is its eventSourceName 'webhook' (Argo's JetStream trigger "
-        "connection looks dependencies up by event.Source()/Subject()), and the context "
-        "filter then requires source 'custom-webhook'"
-    ),
-}
-
 # What the firing renders, by example: a dotted path into the trigger's rendered output
 # ("resource" is the object or spec, "payload" the body sent) -> the value the events put there.
 RENDERED: dict[str, dict[str, Any]] = {
     "calendar": {"resource.spec.arguments.parameters.0.value": "2026-12-05 10:00:10 +0000 UTC"},
     "data-filter-comparator-webhook": {"resource.spec.arguments.parameters.0.value": "75"},
+    "filter-with-context": {
+        "resource.spec.arguments.parameters.0.value": "from the webhook event source"
+    },
     "filter-with-data-advanced": {"resource.spec.arguments.parameters.0.value": "advanced"},
     "filter-with-data-simple-1": {"resource.spec.arguments.parameters.0.value": "hey, it works"},
     "filter-with-data-simple-2": {
-        "resource.spec.arguments.parameters.0.value": '{"key":"input/data.csv","size":512}'
+        "resource.spec.arguments.parameters.0.value": (
+            '{"bucket":"argo-workflow-input","key":"input/data.csv","size":512}'
+        )
     },
     "filter-with-expressions": {"resource.spec.arguments.parameters.0.value": "exprs"},
     "filter-with-multiple-data-filters-in-or": {
@@ -178,13 +173,7 @@ def runnable(path: Path, request: pytest.FixtureRequest, tmp_path: Path) -> Path
     return copy
 
 
-def fires_case(path: Path) -> Any:
-    reason = NEVER_FIRES.get(path.stem)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(path, id=path.stem, marks=marks)
-
-
-@pytest.mark.parametrize("path", [fires_case(p) for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_the_example_fires_on_its_events(
     path: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -213,7 +202,7 @@ def test_the_example_fires_on_its_events(
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_a_workflow_example_says_what_its_events_render(path: Path) -> None:
-    if has_workflow_parameters(path) and path.stem not in NEVER_FIRES:
+    if has_workflow_parameters(path):
         assert path.stem in RENDERED or path.stem in WHOLE_EVENT
 
 
