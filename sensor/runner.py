@@ -151,7 +151,7 @@ class SensorRunner:
     async def _consume(self, dependency: str) -> None:
         _, _, consumer = self._consumers[dependency]
         gate = asyncio.Semaphore(self.concurrency)
-        while True:
+        while not self.supervisor.stopping.is_set():  # a batch in hand is finished first
             messages = await consumer.fetch(self.batch, timeout=1.0)
             if not messages:
                 continue
@@ -217,11 +217,20 @@ class SensorRunner:
     async def _reset_on_schedule(self, trigger: str, cron: str, timezone: str | None) -> None:
         assert self.logic is not None
         zone = ZoneInfo(timezone) if timezone else None
-        while True:
+        stopping = self.supervisor.stopping
+        while not stopping.is_set():
             now = self.clock.now()
             base = now.astimezone(zone) if zone else now
             next_at: datetime = croniter(cron, base).get_next(datetime)
-            await self.clock.sleep(max(0.0, (next_at - base).total_seconds()))
+            sleep = asyncio.ensure_future(
+                self.clock.sleep(max(0.0, (next_at - base).total_seconds()))
+            )
+            stop = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({sleep, stop}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sleep, stop):
+                task.cancel()
+            if stopping.is_set():
+                return
             await self.logic.reset(trigger)
             log.info("%s: trigger %s: pending dependencies reset (%s)", self.where(), trigger, cron)
 

@@ -42,7 +42,7 @@ class LogTrigger(TriggerImpl):
         last: datetime | None = self.context.memory.get(memory_key)
         if interval > 0 and last is not None and now <= last + timedelta(seconds=interval):
             return Outcome(f"not logged: logged less than {interval}s ago")
-        for dependency in sorted(firing.events):
+        for dependency in sorted(firing.events) if log.isEnabledFor(logging.INFO) else ():
             event = dict(firing.events[dependency])
             context = {k: v for k, v in event.items() if k not in ("data", "data_base64")}
             log.info(
