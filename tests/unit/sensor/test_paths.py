@@ -184,3 +184,37 @@ RENDERED = [
 @pytest.mark.parametrize(("value", "text"), [c[1:] for c in RENDERED], ids=[c[0] for c in RENDERED])
 def test_render_is_gjson_string(value: Any, text: str) -> None:
     assert render(value) == text
+
+
+SIMPLE_DATA = [
+    {"body": {"items": [{"name": "a"}, {"name": None}], "n": 0, "0": "key"}},
+    {"body": {"items": {"0": {"name": "dict"}}}},
+    {"body": [1, 2]},
+    {"body": None},
+    [{"body": 1}],
+    "text",
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["$.body", "$.body.items[0].name", "$.body.items[1].name", "$.body.items[5]", "$.body.n",
+     "$.body.items.name", "$.body[0]", "$[0].body", "$.missing"],
+)  # fmt: skip
+@pytest.mark.parametrize("data", SIMPLE_DATA, ids=range(len(SIMPLE_DATA)))
+def test_simple_jsonpath_finds_what_jsonpath_ng_finds(path: str, data: Any) -> None:
+    """``$.a.b[0].c`` is walked without jsonpath-ng; the value (or its absence) is the same.
+    (jsonpath-ng raises on an index into an object: that is "not found" too.)"""
+    from jsonpath_ng import ext
+
+    try:
+        matches = ext.parse(path).find(data)
+    except (KeyError, TypeError):
+        matches = []
+    expected = matches[0].value if len(matches) == 1 else None
+    try:
+        found = compile_path(path)(data)
+    except PathNotFound:
+        assert not matches
+    else:
+        assert len(matches) == 1 and found == expected
