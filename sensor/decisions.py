@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Decision", "FireResult", "TriggerDecision", "check_event", "event_summary"]
+__all__ = ["Decision", "FireResult", "TriggerDecision", "check_event", "event_summary", "json_kind"]
 
 FIRED = "fired"
 WAITING = "waiting"
@@ -119,13 +119,16 @@ def check_event(value: Any) -> dict[str, Any]:
     EventSource) and ``subject`` (the event name), as the bus carries them; ValueError says
     what is wrong."""
     if not isinstance(value, dict):
-        raise ValueError(f"not a CloudEvent: a JSON {_json_type(value)}")
+        raise ValueError(f"not a CloudEvent: a JSON {json_kind(value)}")
     missing = [k for k in ("id", "source", "subject") if not value.get(k)]
     if missing:
         raise ValueError(f"not a CloudEvent: no {', '.join(missing)}")
     return value
 
 
-def _json_type(value: Any) -> str:
-    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
+def json_kind(value: Any) -> str:
+    """The JSON type of a decoded JSON value: object, array, string, number, boolean, null."""
+    return _JSON_KINDS.get(type(value), "number")
+
+
+_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}

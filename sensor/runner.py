@@ -35,7 +35,7 @@ from sensor.logic import FireFn, SensorLogic
 from sensor.models import Sensor
 from sensor.state import KVState, MemoryState
 from sluice.core.clock import Clock, SystemClock
-from sluice.core.supervise import Supervisor
+from sluice.core.supervise import Supervisor, until
 
 log = logging.getLogger(__name__)
 
@@ -222,14 +222,8 @@ class SensorRunner:
             now = self.clock.now()
             base = now.astimezone(zone) if zone else now
             next_at: datetime = croniter(cron, base).get_next(datetime)
-            sleep = asyncio.ensure_future(
-                self.clock.sleep(max(0.0, (next_at - base).total_seconds()))
-            )
-            stop = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({sleep, stop}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (sleep, stop):
-                task.cancel()
-            if stopping.is_set():
+            delay = max(0.0, (next_at - base).total_seconds())
+            if await until(stopping, self.clock.sleep(delay)):
                 return
             await self.logic.reset(trigger)
             log.info("%s: trigger %s: pending dependencies reset (%s)", self.where(), trigger, cron)

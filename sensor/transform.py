@@ -30,6 +30,7 @@ from typing import Any
 
 import jq
 
+from sensor.decisions import json_kind
 from sensor.filter_data import Verdict
 from sensor.filters import NO_DATA, InvalidData, event_payload
 from sensor.models import EventDependencyTransformer
@@ -41,7 +42,6 @@ __all__ = ["DependencyTransform", "TransformResult", "TransformSpecError", "jq_p
 # on the first line, so jq's line numbers are the user's; a newline ends a trailing comment.
 _GUARD_HEAD = "def env: {}; {} as $ENV | ("
 _GUARD_TAIL = "\n)"
-_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
 class TransformSpecError(SpecError):
@@ -53,10 +53,6 @@ class TransformResult:
     passed: bool
     event: Mapping[str, Any]  # the transformed event; the original when it did not pass
     verdicts: tuple[Verdict, ...]  # empty without a jq program
-
-
-def _json_kind(value: Any) -> str:
-    return _JSON_KINDS.get(type(value), "number")
 
 
 def _compile_error(exc: ValueError) -> str:
@@ -114,7 +110,7 @@ class DependencyTransform:
         if payload is None:
             payload = {}  # Go decodes JSON null into a nil map, which gojq reads as {}
         if not isinstance(payload, dict):
-            kind = _json_kind(payload)
+            kind = json_kind(payload)
             return self._verdict(event, False, f"event data is a JSON {kind}, not an object")
         try:
             output = self._compiled.input_value(payload).first()
@@ -123,7 +119,7 @@ class DependencyTransform:
         except (ValueError, TypeError) as exc:
             return self._verdict(event, False, f"jq error: {exc}")
         if not isinstance(output, dict):
-            kind = _json_kind(output)
+            kind = json_kind(output)
             detail = f"the jq program's first output is a JSON {kind}, not an object"
             return self._verdict(event, False, detail)
         rewritten = {k: v for k, v in event.items() if k != "data_base64"}

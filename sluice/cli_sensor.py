@@ -93,14 +93,14 @@ def test(sensor_file: str, event_files: tuple[str, ...], output: str | None, nam
         sys.exit(INPUT_ERROR)
     context = TriggerContext(objects=LocalObjects(settings.data_dir))
     results = asyncio.run(evaluate(sensors, events, context))
+    fires = would_fire(results)
     if output == "json":
         click.echo(json.dumps([_result_dict(r) for r in results], indent=2, default=repr))
     else:
         for result in results:
             _print_result(result)
-        fires = would_fire(results)
         click.echo("=> would fire" if fires else "=> would not fire")
-    sys.exit(0 if would_fire(results) else 1)
+    sys.exit(0 if fires else 1)
 
 
 def _sensors(path: str, namespace: str) -> list[Sensor]:
