@@ -225,20 +225,8 @@ async def run_raw(url: str, n: int, inflight: int, batch: int, profile: Profiler
     try:
         js = nc.jetstream(timeout=5.0)
         stream, subject = "BENCH_RAW", f"{NS_RAW}.{SOURCE}.{EVENT}"
-        settings = StreamSettings()  # the same limits as a sluice namespace's stream
-        await js.add_stream(
-            api.StreamConfig(
-                name=stream,
-                subjects=[f"{NS_RAW}.>"],
-                storage=api.StorageType.FILE,
-                retention=api.RetentionPolicy.LIMITS,
-                max_msgs=settings.max_msgs,
-                max_bytes=settings.max_bytes,
-                max_age=settings.max_age,
-                num_replicas=settings.replicas,
-                duplicate_window=settings.duplicates,
-            )
-        )
+        # the same limits as a sluice namespace's stream
+        await js.add_stream(StreamSettings().stream_config(stream, [f"{NS_RAW}.>"]))
 
         async def publish_one(i: int) -> None:  # a Nats-Msg-Id, as sluice sends, for dedup
             await js.publish(subject, PAYLOAD, timeout=5.0, headers={"Nats-Msg-Id": f"raw-{i}"})

@@ -239,20 +239,8 @@ async def run_raw(url: str, n: int, batch: int, profile: Profiler) -> dict[str, 
     try:
         js = nc.jetstream(timeout=5.0)
         stream, subj = stream_name(NS_RAW), subject(NS_RAW, SOURCE, EVENT)
-        settings = StreamSettings()  # as JetStreamBus.ensure_stream configures a namespace
-        await js.add_stream(
-            api.StreamConfig(
-                name=stream,
-                subjects=[namespace_subjects(NS_RAW)],
-                storage=api.StorageType.FILE,
-                retention=api.RetentionPolicy.LIMITS,
-                max_msgs=settings.max_msgs,
-                max_bytes=settings.max_bytes,
-                max_age=settings.max_age,
-                num_replicas=settings.replicas,
-                duplicate_window=settings.duplicates,
-            )
-        )
+        # the stream configured as JetStreamBus.ensure_stream configures a namespace's
+        await js.add_stream(StreamSettings().stream_config(stream, [namespace_subjects(NS_RAW)]))
         messages = [raw_message(i) for i in range(n)]
 
         async def publish_one(i: int) -> None:

@@ -279,17 +279,8 @@ class JetStreamBus:
     ) -> None:
         """Create or update the namespace's stream with Argo's streamConfig settings."""
         settings = StreamSettings.from_config(stream_config)
-        config = api.StreamConfig(
-            name=stream_name(namespace),
-            subjects=[namespace_subjects(namespace, prefix=self.prefix)],
-            storage=api.StorageType.FILE,
-            retention=api.RetentionPolicy.LIMITS,
-            max_msgs=settings.max_msgs,
-            max_bytes=settings.max_bytes,
-            max_age=settings.max_age,
-            num_replicas=settings.replicas,
-            duplicate_window=settings.duplicates,
-        )
+        subjects = [namespace_subjects(namespace, prefix=self.prefix)]
+        config = settings.stream_config(stream_name(namespace), subjects)
         js = self._jetstream()
         with _wrapped(f"create the stream {config.name}"):
             try:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nats.js import api
+
 from eventbus.errors import BusError
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -92,4 +94,18 @@ class StreamSettings:
             max_bytes=max(parse_size(config.get("maxBytes", -1), "maxBytes"), -1) or -1,
             replicas=replicas,
             duplicates=parse_duration(config.get("duplicates", defaults.duplicates), "duplicates"),
+        )
+
+    def stream_config(self, name: str, subjects: list[str]) -> api.StreamConfig:
+        """The JetStream config of a namespace's stream ``name`` with these limits."""
+        return api.StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS,
+            max_msgs=self.max_msgs,
+            max_bytes=self.max_bytes,
+            max_age=self.max_age,
+            num_replicas=self.replicas,
+            duplicate_window=self.duplicates,
         )
