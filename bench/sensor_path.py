@@ -333,7 +333,7 @@ async def run_sensor(
                 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             fired = clock.fired
             state = await consumer_state(checker, stream_name(NS_SENSOR), _durable(runner))
-            decisions = await _message_count(checker, log_stream_name(DECISIONS_LOG))
+            decisions = await _settled_count(checker, log_stream_name(DECISIONS_LOG), n)
             drain = {
                 "events": n,
                 "stored": int(info.messages),
@@ -380,6 +380,19 @@ def _durable(runner: SensorRunner) -> str:
 
 async def _message_count(js: JetStreamContext, stream: str) -> int:
     return int((await js.stream_info(stream)).state.messages)
+
+
+async def _settled_count(js: JetStreamContext, stream: str, expected: int) -> int:
+    """The stream's message count once it reaches ``expected`` or stops growing for 2 s: the
+    decision records are published without waiting for an ack, so the last may still be on
+    their way when the drain ends."""
+    count, still = await _message_count(js, stream), 0.0
+    while count < expected and still < 2.0:
+        await asyncio.sleep(0.05)
+        now = await _message_count(js, stream)
+        still = 0.0 if now != count else still + 0.05
+        count = now
+    return count
 
 
 async def paced(
