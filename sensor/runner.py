@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import json
 import logging
 import re
 from collections import Counter
@@ -34,6 +33,7 @@ from sensor.decisions import Decision, check_event
 from sensor.logic import FireFn, SensorLogic
 from sensor.models import Sensor
 from sensor.state import KVState, MemoryState
+from sluice.core import fastjson
 from sluice.core.clock import Clock, SystemClock
 from sluice.core.supervise import Supervisor, until
 
@@ -150,21 +150,37 @@ class SensorRunner:
 
     async def _consume(self, dependency: str) -> None:
         _, _, consumer = self._consumers[dependency]
+        if self.concurrency == 1:
+            while not self.supervisor.stopping.is_set():
+                for message in await consumer.fetch(self.batch, timeout=1.0):
+                    await self._handle(dependency, message)
+            return
+        # Up to ``concurrency`` messages are handled at a time, and the next batch is fetched
+        # as soon as the last of this one has started: the bus round trip overlaps the work.
         gate = asyncio.Semaphore(self.concurrency)
-        while not self.supervisor.stopping.is_set():  # a batch in hand is finished first
-            messages = await consumer.fetch(self.batch, timeout=1.0)
-            if not messages:
-                continue
-            if self.concurrency == 1:
-                for message in messages:
-                    await self._handle(dependency, message)
-                continue
+        running: set[asyncio.Task[None]] = set()
+        failed: list[BaseException] = []
 
-            async def one(message: Message) -> None:
-                async with gate:
-                    await self._handle(dependency, message)
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            gate.release()
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
 
-            await asyncio.gather(*(one(m) for m in messages))
+        try:
+            while not self.supervisor.stopping.is_set() and not failed:
+                for message in await consumer.fetch(self.batch, timeout=1.0):
+                    await gate.acquire()
+                    task = asyncio.create_task(self._handle(dependency, message))
+                    running.add(task)
+                    task.add_done_callback(done)
+            if running:  # messages in hand are finished first
+                await asyncio.wait(set(running))
+        finally:
+            for task in running:  # cancelled: what is unfinished is redelivered
+                task.cancel()
+        if failed:
+            raise failed[0]
 
     async def _handle(self, dependency: str, message: Message) -> None:
         assert self.logic is not None
@@ -209,8 +225,7 @@ class SensorRunner:
         event_id = str(decision.event.get("id") or "-")
         subject = self.bus.log_subject(DECISIONS_LOG, self.namespace, self.name, event_id)
         try:
-            record = json.dumps(decision.as_dict(), default=repr)
-            await self.bus.append_log(subject, record.encode())
+            await self.bus.append_log(subject, fastjson.dumps(decision.as_dict(), default=repr))
         except BusError as exc:  # a record is diagnostics: it does not hold the event back
             log.warning("%s: decision of %s not recorded: %s", self.where(), event_id, exc)
 
@@ -231,7 +246,7 @@ class SensorRunner:
 
 def _cloud_event(data: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(data)
+        event = fastjson.loads(data)
     except ValueError as exc:
         raise ValueError(f"not JSON: {exc}") from exc
     return check_event(event)
