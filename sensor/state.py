@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from eventbus.base import Bus, KeyValue
+from sluice.core import fastjson
 
 __all__ = ["DependencyState", "KVState", "MemoryState", "bucket_name", "key_token"]
 
@@ -142,8 +143,8 @@ class KVState(MemoryState):
         return state
 
     async def put(self, trigger: str, dependency: str, event: Event, spec_hash: str) -> None:
-        value = json.dumps({"spec": spec_hash, "event": event}, separators=(",", ":"))
-        await self.store.put(_pending_key(trigger, dependency), value.encode())
+        value = fastjson.dumps({"spec": spec_hash, "event": event})
+        await self.store.put(_pending_key(trigger, dependency), value)
         await super().put(trigger, dependency, event, spec_hash)
 
     async def clear(self, trigger: str, dependencies: Iterable[str] | None = None) -> None:
@@ -158,8 +159,11 @@ class KVState(MemoryState):
     async def record_firing(
         self, key: str, trigger: str, used: Mapping[str, str], record: dict[str, Any]
     ) -> None:
-        writes = [self.marks.put("fired." + key_token(key), json.dumps(record).encode())]
-        writes += [self.marks.put(_used_key(trigger, d, i), b"1") for d, i in used.items()]
+        mark = self.marks.put("fired." + key_token(key), fastjson.dumps(record))
+        if not used:  # most firings: one write, without gather's task
+            await mark
+            return
+        writes = [mark, *(self.marks.put(_used_key(trigger, d, i), b"1") for d, i in used.items())]
         await asyncio.gather(*writes)
 
     async def used(self, trigger: str, dependency: str, event_id: str) -> bool:

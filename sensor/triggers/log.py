@@ -9,12 +9,12 @@ kept per sensor and trigger in ``TriggerContext.memory``, as the field intends.)
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from sensor.triggers.base import Firing, Outcome, TriggerImpl, register
+from sluice.core import fastjson
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def data_string(event: Any) -> str:
         return ""
     if isinstance(data, str):
         return data
-    return json.dumps(data, separators=(",", ":"))
+    return fastjson.dumps_text(data)
 
 
 @register("log")
