@@ -9,6 +9,7 @@ becomes ``%XX`` of its UTF-8 bytes (``%`` itself included), which ``unescape_tok
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from eventbus.errors import BusError
@@ -19,6 +20,7 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CONSUMER = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+@lru_cache(maxsize=4096)  # the same namespaces, sources and sensors, over and over
 def escape_token(name: str) -> str:
     """One subject token for ``name``; distinct names give distinct tokens."""
     if not name:

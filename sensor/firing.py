@@ -21,7 +21,7 @@ from typing import Any
 from sensor.deadletters import DeadLetter, DeadLetters
 from sensor.decisions import DEAD_LETTERED, DUPLICATE, FAILED, FIRED, WOULD_FIRE, FireResult
 from sensor.logic import TriggerPlan
-from sensor.models import Trigger, parameter_lists
+from sensor.models import Trigger, TriggerParameter, TriggerTemplate, parameter_lists
 from sensor.parameters import (
     ParameterError,
     apply_parameters,
@@ -65,6 +65,9 @@ class Firer:
         self.clock: Clock = clock or SystemClock()
         self.dry_run = dry_run
         self._limiters: dict[str, RateLimiter | None] = {}
+        self._parameters: dict[
+            str, tuple[TriggerTemplate, list[dict[str, list[TriggerParameter]]]]
+        ] = {}
 
     async def __call__(
         self, plan: TriggerPlan, events: dict[str, Any], key: str, *, redrive: bool = False
@@ -118,12 +121,15 @@ class Firer:
             template = apply_template_parameters(trigger, events)
         except ParameterError as exc:
             raise TriggerError(str(exc), retryable=False) from exc
-        effective = trigger.model_copy(update={"template": template})
+        if template is trigger.template:  # no template parameters: nothing to copy
+            effective, lists_of = trigger, self._lists(template)
+        else:
+            effective = trigger.model_copy(update={"template": template})
+            lists_of = _parameter_lists(template)
         impl = build(effective, self.context)
         resource = await impl.resource()
         rendered: dict[str, Any] = {"resource": resource}
-        for spec in template.trigger_types().values():
-            lists = parameter_lists(spec)
+        for lists in lists_of:
             try:
                 if "parameters" in lists:
                     rendered["resource"] = apply_parameters(lists["parameters"], events, resource)
@@ -132,6 +138,13 @@ class Firer:
             except ParameterError as exc:
                 raise TriggerError(str(exc), retryable=False) from exc
         return impl, rendered
+
+    def _lists(self, template: TriggerTemplate) -> list[dict[str, list[TriggerParameter]]]:
+        """``_parameter_lists`` of a trigger's own template, worked out once."""
+        cached = self._parameters.get(template.name)
+        if cached is None or cached[0] is not template:
+            cached = self._parameters[template.name] = (template, _parameter_lists(template))
+        return cached[1]
 
     def _limiter(self, trigger: Trigger) -> RateLimiter | None:
         name = trigger.template.name
@@ -173,6 +186,11 @@ class Firer:
         )
         await self.dead_letters.add(letter)
         return FireResult(DEAD_LETTERED, f"{error}; dead letter {letter.id}")
+
+
+def _parameter_lists(template: TriggerTemplate) -> list[dict[str, list[TriggerParameter]]]:
+    """The ``parameters`` and ``payload`` lists of each trigger type the template sets."""
+    return [parameter_lists(spec) for spec in template.trigger_types().values()]
 
 
 def _readable(payload: bytes) -> Any:

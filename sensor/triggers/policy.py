@@ -66,7 +66,7 @@ class RetryPolicy:
     def from_spec(cls, backoff: Backoff | None) -> RetryPolicy:
         """Argo's ``Convert2WaitBackoff``; None is a single attempt. ValueError if malformed."""
         if backoff is None:
-            return cls(steps=1)
+            return _ONE_ATTEMPT
         duration = 1.0
         if isinstance(backoff.duration, int):
             duration = backoff.duration / 1e9
@@ -84,6 +84,8 @@ class RetryPolicy:
         base = self.duration * (self.factor**retry if self.factor else 1.0)
         return base + rand * self.jitter * base if self.jitter > 0 else base
 
+
+_ONE_ATTEMPT = RetryPolicy(steps=1)  # most triggers: every firing asks for it
 
 OnRetry = Callable[[int, TriggerError, float], None]
 

@@ -87,6 +87,8 @@ def go_str(value: Any) -> str:
 
 def go_quote(text: str) -> str:
     """``strconv.Quote``: double quotes, Go escapes, printable Unicode kept as is."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nothing to escape: the common case, without the loop
     out = ['"']
     named = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
     named["\v"] = "\\v"
