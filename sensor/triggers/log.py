@@ -45,18 +45,23 @@ class LogTrigger(TriggerImpl):
         for dependency in sorted(firing.events) if log.isEnabledFor(logging.INFO) else ():
             event = dict(firing.events[dependency])
             context = {k: v for k, v in event.items() if k not in ("data", "data_base64")}
-            log.info(
+            # built here rather than by log.info, which would walk the stack for the caller
+            record = log.makeRecord(
+                log.name,
+                logging.INFO,
+                __file__,
+                0,  # no line number: that would take the stack walk this avoids
                 "%s: dependency %s: event %s: %s",
-                firing.where(),
-                dependency,
-                event.get("id", ""),
-                data_string(event),
-                extra={
+                (firing.where(), dependency, event.get("id", ""), data_string(event)),
+                None,
+                "fire",
+                {
                     "sensor": firing.sensor,
                     "trigger": firing.trigger,
                     "dependencyName": dependency,
                     "eventContext": context,
                 },
             )
+            log.handle(record)
         self.context.memory[memory_key] = now
         return Outcome(f"logged {len(firing.events)} event(s)")
