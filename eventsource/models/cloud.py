@@ -34,6 +34,7 @@ class PubSubEventSource(EventSourceModel):
     topic: str | None = None
     subscription_id: str | None = Field(default=None, alias="subscriptionID")
     credential_secret: SecretKeySelector | None = None
+    credentials_file: str | None = None  # deprecated in Argo: a path to the JSON key
     delete_subscription_on_finish: bool | None = None
     json_body: bool | None = None
     metadata: dict[str, str] | None = None

@@ -1,5 +1,5 @@
 """The source types sluice runs; importing this package registers each one in the registry."""
 
-from eventsource.sources import calendar, file, webhook
+from eventsource.sources import calendar, file, pubsub, webhook
 
-__all__ = ["calendar", "file", "webhook"]
+__all__ = ["calendar", "file", "pubsub", "webhook"]
