@@ -40,7 +40,7 @@ from aiohttp import web
 from eventbus.errors import BusError
 from eventsource.adaptor import Adaptor
 from eventsource.models import EventSource
-from eventsource.models.http import WebhookEventSource
+from eventsource.models.common import WebhookContext
 from eventsource.registry import SourceContext, WebhookServerPool, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
 from sluice.core.errors import SpecError
@@ -97,7 +97,7 @@ class _Route:
     """One webhook event: where it listens and how it dispatches."""
 
     event_name: str
-    spec: WebhookEventSource
+    spec: WebhookContext  # a WebhookEventSource, or the ``webhook`` of a SaaS source
     adaptor: Adaptor
     secrets: LocalSecrets | None
 
