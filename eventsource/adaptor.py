@@ -261,6 +261,14 @@ class Adaptor:
     def subject(self, event_name: str) -> str:
         return self.bus.subject(self.namespace, self.source_name, event_name)
 
+    def upstream_id(self, event_name: str, message_id: str) -> str:
+        """The event id of an upstream message (a Pub/Sub, SQS or SNS message id): the same
+        for a redelivery, so it is stored once, and different for every source and event, so
+        two of them receiving one message on the same namespace's stream both keep it (the
+        bus drops a repeated id as a duplicate)."""
+        key = f"{self.source_name}/{event_name}/{message_id}"
+        return uuid.uuid5(uuid.NAMESPACE_URL, key).hex
+
     def _subject(self, event_name: str) -> str:
         subject = self._subjects[event_name] = self.subject(event_name)
         return subject

@@ -17,7 +17,8 @@ As Argo Events' ``gcppubsub`` source:
   written as Go's ``time.Time.String()``;
 * a message is acked only once the bus has stored its event, and nacked (so Pub/Sub redelivers
   it) when the bus failed, or when ``jsonBody`` is set and the data is not JSON (Argo cannot
-  marshal it either). Pub/Sub's message id is the event id, so a redelivery is stored once;
+  marshal it either). The event id comes from the message id (``Adaptor.upstream_id``), so a
+  redelivery is stored once;
 * ``deleteSubscriptionOnFinish`` deletes the subscription when the source stops.
 
 Deliberate differences: ``projectID`` cannot come from the GCE metadata server (sluice does not
@@ -181,7 +182,8 @@ class PubSubSubscription:
             )
             return False
         try:
-            await self.adaptor.dispatch(self.name, EVENT_TYPE, data, event_id=message.message_id)
+            event_id = self.adaptor.upstream_id(self.name, message.message_id)
+            await self.adaptor.dispatch(self.name, EVENT_TYPE, data, event_id=event_id)
         except BusError as exc:
             log.error(
                 "%s: message %s not stored (%s); nacked", self.where(), message.message_id, exc

@@ -186,3 +186,17 @@ def test_retry_policy_from_connection_backoff(backoff: Backoff | None, policy: R
 def test_bad_backoff_duration() -> None:
     with pytest.raises(ValueError, match=r"connectionBackoff\.duration"):
         RetryPolicy.from_backoff(Backoff(duration="soon"))
+
+
+def test_upstream_ids_are_stable_and_distinct_per_source_and_event() -> None:
+    def adaptor(source: str) -> Adaptor:
+        return Adaptor(object(), "ns", source)  # type: ignore[arg-type]
+
+    one = adaptor("es").upstream_id("uploads", "msg-1")
+    assert one == adaptor("es").upstream_id("uploads", "msg-1")  # a redelivery: the same event
+    others = {
+        adaptor("es").upstream_id("uploads", "msg-2"),
+        adaptor("es").upstream_id("other", "msg-1"),
+        adaptor("es2").upstream_id("uploads", "msg-1"),
+    }
+    assert one not in others and len(others) == 3
