@@ -5,7 +5,7 @@ Importing this package registers every supported type in :data:`TRIGGERS` (by YA
 :mod:`sensor.triggers.policy` for ``retryStrategy`` and ``rateLimit``.
 """
 
-from sensor.triggers import argo_workflow, http, k8s, log, nats
+from sensor.triggers import argo_workflow, aws_lambda, http, k8s, log, nats, slack
 from sensor.triggers.base import (
     TRIGGER_TYPES,
     TRIGGERS,
@@ -35,12 +35,14 @@ __all__ = [
     "TriggerImpl",
     "WorkflowSubmitter",
     "argo_workflow",
+    "aws_lambda",
     "build",
     "check_status",
     "http",
     "k8s",
     "log",
     "nats",
+    "slack",
     "supported",
     "with_retry",
 ]

@@ -96,8 +96,8 @@ def test_register_rejects(key: str, message: str) -> None:
 def test_build_picks_the_type_and_reports_unsupported_ones() -> None:
     context = TriggerContext()
     assert type(build(trigger({"log": {}}), context)) is TRIGGERS["log"]
-    with pytest.raises(TriggerError, match="the slack trigger is not supported yet") as err:
-        build(trigger({"slack": {"channel": "c"}}), context)
+    with pytest.raises(TriggerError, match="the openWhisk trigger is not supported yet") as err:
+        build(trigger({"openWhisk": {"host": "h"}}), context)
     assert not err.value.retryable
 
 
