@@ -41,9 +41,10 @@ from eventsource.models import EventSource
 from eventsource.models.common import BasicAuth, SecretKeySelector, TLSConfig
 from eventsource.registry import SourceContext
 from eventsource.secrets import LocalSecrets, SecretNotFound
+from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
-from sluice.core.errors import PermanentError, SluiceError, SpecError
-from sluice.core.supervise import Supervisor, until
+from sluice.core.errors import SluiceError, SpecError
+from sluice.core.supervise import until
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class BrokerListener(Generic[T]):
 L = TypeVar("L", bound=BrokerListener[Any])
 
 
-class BrokerSource(Generic[L]):
+class BrokerSource(ServiceSource, Generic[L]):
     """Every event of one broker type in one EventSource, each a supervised service."""
 
     listener_class: ClassVar[type[BrokerListener[Any]]]
@@ -240,17 +241,13 @@ class BrokerSource(Generic[L]):
         secrets: LocalSecrets | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.adaptor = adaptor
+        super().__init__(adaptor, clock=clock)
         key = self.listener_class.yaml_key
         events = event_source.spec.events().get(key, {})
         self.listeners: list[L] = [
             self.listener_class(name, spec, adaptor, secrets)  # type: ignore[misc]
             for name, spec in sorted(events.items())
         ]
-        self.supervisor = Supervisor(
-            f"eventsource/{adaptor.source_name}", clock=clock or adaptor.clock, grace=10.0
-        )
-        self._failed: asyncio.Future[None] | None = None
 
     @classmethod
     def from_context(
@@ -258,43 +255,22 @@ class BrokerSource(Generic[L]):
     ) -> Self:
         return cls(event_source, adaptor, secrets=context.secrets, clock=context.clock)
 
-    def service_name(self, listener: L) -> str:
-        return f"eventsource/{self.adaptor.source_name}:{listener.yaml_key}:{listener.name}"
+    def services(self) -> list[tuple[str, Run]]:
+        return [
+            (
+                self.service_name(listener.yaml_key, listener.name),
+                functools.partial(self._listen, listener),
+            )
+            for listener in self.listeners
+        ]
 
     async def start(self) -> None:
-        """Raise the first spec problem, else return once every listener receives or has
-        failed its first attempt (it keeps retrying)."""
         for listener in self.listeners:
-            listener.check()
-        self._failed = asyncio.get_running_loop().create_future()
-        for listener in self.listeners:
-            name = self.service_name(listener)
-            serve = functools.partial(self._serve, listener, name)
-            self.supervisor.add(name, serve, wait_ready=True)
-        await self.supervisor.settled()
-        if self._failed.done():
-            await self.stop()
-            self._failed.result()
+            listener.check()  # spec problems before anything connects
+        await super().start()
 
-    async def wait(self) -> None:
-        """Return once stopped; raise if a listener failed for good."""
-        assert self._failed is not None, "start() first"
-        await until(self.supervisor.stopping, asyncio.shield(self._failed))
-        if self._failed.done() and not self.supervisor.stopping.is_set():
-            self._failed.result()
-
-    async def stop(self) -> None:
-        await self.supervisor.stop()
-
-    async def _serve(self, listener: L, name: str) -> None:
-        try:
-            await listener.run(
-                functools.partial(self.supervisor.ready, name), self.supervisor.stopping
-            )
-        except (SpecError, PermanentError) as exc:
-            if self._failed is not None and not self._failed.done():
-                self._failed.set_exception(exc)
-            raise
+    async def _listen(self, listener: L, ready: Ready) -> None:
+        await listener.run(ready, self.stopping)
 
     def counts(self) -> Mapping[str, tuple[int, int]]:
         """Received and failed messages, by event."""

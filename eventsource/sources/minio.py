@@ -24,7 +24,6 @@ a spec error at start rather than a failing listener.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -45,9 +44,10 @@ from eventsource.models import EventSource
 from eventsource.models.cloud import S3Artifact
 from eventsource.registry import SourceContext, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
+from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
-from sluice.core.errors import PermanentError, SluiceError, SpecError
-from sluice.core.supervise import RestartPolicy, Supervisor, until
+from sluice.core.errors import SluiceError, SpecError
+from sluice.core.supervise import RestartPolicy, until
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +296,7 @@ async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
 
 
 @register("minio")
-class MinioSource:
+class MinioSource(ServiceSource):
     """Every ``spec.minio`` event of one EventSource, each listener a supervised service."""
 
     def __init__(
@@ -308,18 +308,11 @@ class MinioSource:
         clock: Clock | None = None,
         policy: RestartPolicy | None = None,
     ) -> None:
-        self.adaptor = adaptor
+        super().__init__(adaptor, clock=clock, policy=policy, grace=5.0)
         self.buckets = [
             MinioBucket(name, spec, adaptor, secrets)
             for name, spec in sorted((event_source.spec.minio or {}).items())
         ]
-        self.supervisor = Supervisor(
-            f"eventsource/{adaptor.source_name}",
-            clock=clock or adaptor.clock,
-            policy=policy,
-            grace=5.0,
-        )
-        self._failed: asyncio.Future[None] | None = None
 
     @classmethod
     def from_context(
@@ -327,39 +320,15 @@ class MinioSource:
     ) -> MinioSource:
         return cls(event_source, adaptor, secrets=context.secrets, clock=context.clock)
 
-    def service_name(self, bucket: MinioBucket) -> str:
-        return f"eventsource/{self.adaptor.source_name}:minio:{bucket.name}"
+    def services(self) -> list[tuple[str, Run]]:
+        return [
+            (self.service_name("minio", bucket.name), functools.partial(self._listen, bucket))
+            for bucket in self.buckets
+        ]
 
-    async def start(self) -> None:
-        """Open every stream; raises a spec problem, else returns once each listens or is
-        retrying."""
-        self._failed = asyncio.get_running_loop().create_future()
-        for bucket in self.buckets:
-            name = self.service_name(bucket)
-            self.supervisor.add(name, functools.partial(self._serve, bucket, name), wait_ready=True)
-        await self.supervisor.settled()
-        if self._failed.done():
-            await self.stop()
-            self._failed.result()
-
-    async def wait(self) -> None:
-        """Return once stopped; raise if a listener failed for good."""
-        assert self._failed is not None, "start() first"
-        await until(self.supervisor.stopping, asyncio.shield(self._failed))
-        if self._failed.done() and not self.supervisor.stopping.is_set():
-            self._failed.result()
-
-    async def stop(self) -> None:
-        await self.supervisor.stop()
-
-    async def _serve(self, bucket: MinioBucket, name: str) -> None:
+    async def _listen(self, bucket: MinioBucket, ready: Ready) -> None:
         try:
-            ready = functools.partial(self.supervisor.ready, name)
-            await until(self.supervisor.stopping, bucket.listen(ready))
-        except (SpecError, PermanentError) as exc:
-            if self._failed is not None and not self._failed.done():
-                self._failed.set_exception(exc)
-            raise
+            await until(self.stopping, bucket.listen(ready))
         except (aiohttp.ClientError, TimeoutError, SecretNotFound) as exc:
             raise MinioError(f"{bucket.where()}: {type(exc).__name__}: {exc}") from exc
 

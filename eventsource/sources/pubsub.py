@@ -52,10 +52,11 @@ from eventsource.models import EventSource
 from eventsource.models.cloud import PubSubEventSource
 from eventsource.registry import SourceContext, register
 from eventsource.secrets import LocalSecrets
+from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
 from sluice.core.errors import PermanentError, SpecError
 from sluice.core.govalue import format_time
-from sluice.core.supervise import Supervisor, until
+from sluice.core.supervise import until
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class PubSubSubscription:
 
 
 @register("pubSub")
-class PubSubSource:
+class PubSubSource(ServiceSource):
     """Every ``spec.pubSub`` event of one EventSource, each subscriber a supervised service."""
 
     def __init__(
@@ -205,16 +206,12 @@ class PubSubSource:
         clock: Clock | None = None,
         max_messages: int = 100,
     ) -> None:
-        self.adaptor = adaptor
+        super().__init__(adaptor, clock=clock)
         self.max_messages = max_messages
         self.subscriptions = [
             PubSubSubscription(name, spec, adaptor, secrets)
             for name, spec in sorted((event_source.spec.pub_sub or {}).items())
         ]
-        self.supervisor = Supervisor(
-            f"eventsource/{adaptor.source_name}", clock=clock or adaptor.clock, grace=10.0
-        )
-        self._failed: asyncio.Future[None] | None = None
 
     @classmethod
     def from_context(
@@ -222,42 +219,19 @@ class PubSubSource:
     ) -> PubSubSource:
         return cls(event_source, adaptor, secrets=context.secrets, clock=context.clock)
 
-    def _service_name(self, sub: PubSubSubscription) -> str:
-        return f"eventsource/{self.adaptor.source_name}:pubSub:{sub.name}"
+    def services(self) -> list[tuple[str, Run]]:
+        return [
+            (self.service_name("pubSub", sub.name), functools.partial(self._receive, sub))
+            for sub in self.subscriptions
+        ]
 
-    async def start(self) -> None:
-        """Subscribe every event; raises the first spec problem, else returns once each
-        receives (a subscriber that cannot reach Pub/Sub yet keeps retrying)."""
-        self._failed = asyncio.get_running_loop().create_future()
-        for sub in self.subscriptions:
-            name = self._service_name(sub)
-            self.supervisor.add(name, functools.partial(self._serve, sub, name), wait_ready=True)
-        await self.supervisor.settled()
-        if self._failed.done():
-            await self.stop()
-            self._failed.result()
-
-    async def wait(self) -> None:
-        """Return once stopped; raise if a subscriber failed for good."""
-        assert self._failed is not None, "start() first"
-        await until(self.supervisor.stopping, asyncio.shield(self._failed))
-        if self._failed.done() and not self.supervisor.stopping.is_set():
-            self._failed.result()
-
-    async def stop(self) -> None:
-        await self.supervisor.stop()
-
-    async def _serve(self, sub: PubSubSubscription, name: str) -> None:
+    async def _receive(self, sub: PubSubSubscription, ready: Ready) -> None:
         try:
-            await self._receive(sub, name)
-        except (SpecError, PermanentError) as exc:
-            if self._failed is not None and not self._failed.done():
-                self._failed.set_exception(exc)
-            raise
+            await self._subscribe(sub, ready)
         except gexc.GoogleAPICallError as exc:
             raise BusError(f"{sub.where()}: Pub/Sub: {exc}") from exc
 
-    async def _receive(self, sub: PubSubSubscription, name: str) -> None:
+    async def _subscribe(self, sub: PubSubSubscription, ready: Ready) -> None:
         credentials = sub.credentials()
         project = sub.project(credentials)
         subscriber = pubsub_v1.SubscriberClient(credentials=credentials)
@@ -285,9 +259,9 @@ class PubSubSource:
                 await_callbacks_on_shutdown=True,
             )
             log.info("%s: receiving from %s", sub.where(), path)
-            self.supervisor.ready(name)
+            ready()
             try:
-                stopped = await until(self.supervisor.stopping, asyncio.wrap_future(streaming))
+                stopped = await until(self.stopping, asyncio.wrap_future(streaming))
             finally:
                 streaming.cancel()
                 await asyncio.to_thread(_settle, streaming)

@@ -63,9 +63,10 @@ from eventsource.models.cloud import SQSEventSource
 from eventsource.models.common import SecretKeySelector
 from eventsource.registry import SourceContext, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
+from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
-from sluice.core.errors import PermanentError, SluiceError, SpecError
-from sluice.core.supervise import RestartPolicy, Supervisor, until
+from sluice.core.errors import SluiceError, SpecError
+from sluice.core.supervise import RestartPolicy, until
 
 log = logging.getLogger(__name__)
 
@@ -419,7 +420,7 @@ def _code(exc: botocore.exceptions.ClientError) -> str:
 
 
 @register("sqs")
-class SQSSource:
+class SQSSource(ServiceSource):
     """Every ``spec.sqs`` event of one EventSource, each polling in a supervised service."""
 
     def __init__(
@@ -432,7 +433,7 @@ class SQSSource:
         restart: RestartPolicy = RESTART,
         visibility_timeout: int = VISIBILITY_TIMEOUT,
     ) -> None:
-        self.adaptor = adaptor
+        super().__init__(adaptor, clock=clock, policy=restart, grace=5.0)
         problems: list[str] = []
         self.queues: list[SQSQueue] = []
         for name, spec in sorted((event_source.spec.sqs or {}).items()):
@@ -441,13 +442,6 @@ class SQSSource:
             self.queues.append(queue)
         if problems:
             raise SpecError(problems)
-        self.supervisor = Supervisor(
-            f"eventsource/{adaptor.source_name}",
-            clock=clock or adaptor.clock,
-            policy=restart,
-            grace=5.0,
-        )
-        self._failed: asyncio.Future[None] | None = None
 
     @classmethod
     def from_context(
@@ -455,39 +449,15 @@ class SQSSource:
     ) -> SQSSource:
         return cls(event_source, adaptor, secrets=context.secrets, clock=context.clock)
 
-    def service_name(self, queue: SQSQueue) -> str:
-        return f"eventsource/{self.adaptor.source_name}:sqs:{queue.name}"
+    def services(self) -> list[tuple[str, Run]]:
+        return [
+            (self.service_name("sqs", queue.name), functools.partial(self._poll, queue))
+            for queue in self.queues
+        ]
 
-    async def start(self) -> None:
-        """Start polling every event; raises the first spec problem (a missing secret), else
-        returns once each polls or is retrying (a queue that does not exist yet, say)."""
-        self._failed = asyncio.get_running_loop().create_future()
-        for queue in self.queues:
-            name = self.service_name(queue)
-            self.supervisor.add(name, functools.partial(self._serve, queue, name), wait_ready=True)
-        await self.supervisor.settled()
-        if self._failed.done():
-            await self.stop()
-            self._failed.result()
-
-    async def wait(self) -> None:
-        """Return once stopped; raise if an event failed for good."""
-        assert self._failed is not None, "start() first"
-        await until(self.supervisor.stopping, asyncio.shield(self._failed))
-        if self._failed.done() and not self.supervisor.stopping.is_set():
-            self._failed.result()
-
-    async def stop(self) -> None:
-        """Stop at once: a long poll in flight is abandoned, a dispatch in flight finishes."""
-        await self.supervisor.stop()
-
-    async def _serve(self, queue: SQSQueue, name: str) -> None:
-        try:
-            await queue.run(self.supervisor.stopping, lambda: self.supervisor.ready(name))
-        except (SpecError, PermanentError) as exc:
-            if self._failed is not None and not self._failed.done():
-                self._failed.set_exception(exc)
-            raise
+    async def _poll(self, queue: SQSQueue, ready: Ready) -> None:
+        """Poll until stopped: a long poll in flight is abandoned, a dispatch finishes."""
+        await queue.run(self.stopping, ready)
 
     def counts(self) -> Mapping[str, dict[str, int]]:
         """Received, deleted, kept and released messages, by event."""

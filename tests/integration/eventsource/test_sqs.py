@@ -320,7 +320,7 @@ async def test_role_arn_is_assumed_through_sts(
     source = SQSSource(resource, Adaptor(bus, namespace, SOURCE), restart=FAST)
     await source.start()
     try:
-        status = source.supervisor.status()[source.service_name(source.queues[0])]
+        status = source.supervisor.status()[source.service_name("sqs", source.queues[0].name)]
         assert status.state is ServiceState.RUNNING, status.last_error
         other.send_message(QueueUrl=url, MessageBody="from the other account")
         [event] = await read_events(bus, namespace, 1)
@@ -337,7 +337,7 @@ async def test_a_missing_queue_is_retried_until_it_exists(
     source = SQSSource(event_source(endpoint, name), Adaptor(bus, namespace, SOURCE), restart=FAST)
     await source.start()  # returns: the service is in backoff, not failed
     try:
-        status = source.supervisor.status()[source.service_name(source.queues[0])]
+        status = source.supervisor.status()[source.service_name("sqs", source.queues[0].name)]
         assert status.state is ServiceState.BACKOFF
         assert (
             status.last_error is not None and f"queue {name!r} does not exist" in status.last_error
