@@ -11,6 +11,8 @@ a placeholder, so it is not checked.
 
 from __future__ import annotations
 
+import json
+
 from croniter import croniter
 
 from sensor.conditions import ConditionError, parse_condition
@@ -18,10 +20,12 @@ from sensor.models import SensorSpec, Trigger, TriggerParameter, TriggerTemplate
 from sensor.models import trigger_type_fields as _trigger_type_fields
 from sensor.models.trigger_types import (
     ArgoWorkflowTrigger,
+    AWSLambdaTrigger,
     CustomTrigger,
     EmailTrigger,
     GRPCTrigger,
     HTTPTrigger,
+    SlackTrigger,
     StandardK8STrigger,
     parameter_lists,
 )
@@ -41,6 +45,8 @@ WORKFLOW_OPERATIONS = (
 HTTP_METHODS = ("GET", "DELETE", "PATCH", "POST", "PUT")
 PARAMETER_OPERATIONS = ("overwrite", "append", "prepend")
 RATE_LIMIT_UNITS = ("Second", "Minute", "Hour")
+LAMBDA_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+SLACK_TEXT = ("message", "attachments", "blocks")
 GRPC_FIELD_TYPES = (
     "string", "int32", "int64", "uint32", "uint64", "float", "double", "bool", "bytes",
 )  # fmt: skip
@@ -189,6 +195,16 @@ def _check_type(
         problems.add(f"{path}.port", f"{port} is not a port (0-65535)")
     if isinstance(trigger, GRPCTrigger):
         _check_grpc(path, trigger, problems)
+    if isinstance(trigger, AWSLambdaTrigger) and not _supplied(f"{key}.invocationType", overrides):
+        check_choice(
+            problems,
+            f"{path}.invocationType",
+            trigger.invocation_type,
+            LAMBDA_INVOCATION_TYPES,
+            "invocation type",
+        )
+    if isinstance(trigger, SlackTrigger):
+        _check_slack(path, trigger, problems, overrides)
     for list_key, parameters in parameter_lists(trigger).items():
         # An HTTP payload parameter without dest sends the value as the whole body.
         dest_required = not (key == "http" and list_key == "payload")
@@ -202,6 +218,32 @@ def _check_type(
                 dest_required=dest_required and not _supplied(f"{at}.dest", overrides),
                 check_dependency=not _supplied(f"{at}.src.dependencyName", overrides),
             )
+
+
+def _check_slack(
+    path: str, trigger: SlackTrigger, problems: Problems, overrides: tuple[str, ...]
+) -> None:
+    """Something to post, and attachments and blocks that are JSON arrays, unless parameters
+    write them when the trigger fires."""
+    own = tuple(p.dest for p in trigger.parameters or [] if p.dest)
+    written = {
+        field
+        for field in SLACK_TEXT
+        if _supplied(f"slack.{field}", overrides) or _supplied(field, own)
+    }
+    if not written and not any(getattr(trigger, field) for field in SLACK_TEXT):
+        problems.add(path, "nothing to post: set message, attachments or blocks")
+    for field in ("attachments", "blocks"):
+        text = getattr(trigger, field)
+        if not text or field in written:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            problems.add(f"{path}.{field}", f"not JSON: {exc}")
+            continue
+        if not isinstance(value, list):
+            problems.add(f"{path}.{field}", "must be a JSON array")
 
 
 def _check_grpc(path: str, trigger: GRPCTrigger, problems: Problems) -> None:

@@ -22,6 +22,9 @@ WORKFLOW = {
 }
 
 
+SLACK_TOKEN = {"name": "slack", "key": "token"}
+
+
 def base() -> dict[str, Any]:
     """A valid Sensor: a webhook and a calendar dependency, a k8s trigger with a parameter."""
     return {
@@ -240,6 +243,20 @@ CASES: list[tuple[str, Edit, str, str]] = [
      f"{TPL}.nats.subject", "required for a nats trigger"),
     ("slack-without-token", lambda d: template(d).update(k8s=None, slack={"channel": "c"}),
      f"{TPL}.slack.slackToken", "required for a slack trigger"),
+    ("lambda-invocation-type",
+     lambda d: template(d).update(k8s=None, awsLambda={
+         "functionName": "f", "region": "us-east-1", "invocationType": "Async",
+         "payload": [{"src": {"dependencyName": "dep-a"}, "dest": "a"}]}),
+     f"{TPL}.awsLambda.invocationType", "unknown invocation type 'Async'; expected one of"),
+    ("slack-nothing-to-post",
+     lambda d: template(d).update(k8s=None, slack={"slackToken": SLACK_TOKEN, "channel": "c"}),
+     f"{TPL}.slack", "nothing to post: set message, attachments or blocks"),
+    ("slack-blocks-not-an-array",
+     lambda d: template(d).update(k8s=None, slack={"slackToken": SLACK_TOKEN, "blocks": "{}"}),
+     f"{TPL}.slack.blocks", "must be a JSON array"),
+    ("slack-attachments-not-json",
+     lambda d: template(d).update(k8s=None, slack={"slackToken": SLACK_TOKEN, "attachments": "["}),
+     f"{TPL}.slack.attachments", "not JSON"),
     ("duplicate-trigger-name",
      lambda d: d["spec"]["triggers"].append({"template": {"name": "create", "log": {}}}),
      "spec.triggers[1].template.name", "duplicate trigger name 'create' (see spec.triggers[0])"),
@@ -312,6 +329,16 @@ def test_a_problem_names_file_path_and_cause(edit: Edit, path: str, message: str
             k8s=None, http={"url": "http://x", "payload": [{"src": {"dependencyName": "dep-a"}}]}
         ),
         lambda d: trigger(d).update(retryStrategy={"duration": 3000000000, "factor": 2.0}),
+        lambda d: template(d).update(
+            k8s=None,
+            slack={
+                "slackToken": SLACK_TOKEN,
+                "channel": "c",
+                "parameters": [
+                    {"src": {"dependencyName": "dep-a", "dataKey": "body.text"}, "dest": "message"}
+                ],
+            },
+        ),
         lambda d: log_trigger(
             d,
             atLeastOnce=True,
@@ -332,6 +359,7 @@ def test_a_problem_names_file_path_and_cause(edit: Edit, path: str, message: str
         "prepend",
         "http-payload-without-dest",
         "nanosecond-retry",
+        "slack-message-from-a-parameter",
         "dlq",
     ],
 )
