@@ -38,8 +38,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import ValidationError
@@ -97,6 +95,9 @@ def _make_client(
     region: str | None, access: str | None, secret: str | None, role_arn: str | None, name: str
 ) -> tuple[Any, datetime | None]:
     """A Lambda client, and when its assumed-role credentials expire (blocking: in a thread)."""
+    import boto3  # here: importing boto3 takes a tenth of a second off every CLI start
+    from botocore.config import Config
+
     session = boto3.session.Session(
         aws_access_key_id=access, aws_secret_access_key=secret, region_name=region
     )
