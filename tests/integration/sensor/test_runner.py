@@ -1,13 +1,15 @@
 """A sensor's consumer loop against a real nats-server, its trigger posting to a loopback server.
 
 The loop keeps up to ``sluice/concurrency`` events in hand and fetches the next batch while the
-last ones finish: the server here counts how many requests it holds at once.
+last ones finish: the server here counts how many requests it holds at once. A trigger's
+``conditionsReset`` forgets its pending events on the cron schedule, timed by a manual clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +122,88 @@ async def test_concurrency_one_keeps_the_order(nats_url: str, receiver: Receiver
     assert counts == {"passed": 40}
     assert receiver.seen == list(range(40))
     assert receiver.most == 1
+
+
+class ManualClock:
+    """A clock that stands still; a sleep returns only when the test moves time past it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.t = now
+        self.asked: list[float] = []
+        self._moved = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.t + timedelta(seconds=seconds)
+        self.asked.append(seconds)
+        while self.t < until:
+            self._moved.clear()
+            await self._moved.wait()
+
+    def move_to(self, t: datetime) -> None:
+        self.t = t
+        self._moved.set()
+
+
+def waiting_manifest(namespace: str, url: str) -> dict[str, Any]:
+    """Two dependencies that must both come, reset at the top of every hour."""
+    sensor = manifest(namespace, 4, url)
+    sensor["metadata"]["name"] = "reset"
+    sensor["spec"]["dependencies"] = [
+        {"name": "a", "eventSourceName": "src", "eventName": "a"},
+        {"name": "b", "eventSourceName": "src", "eventName": "b"},
+    ]
+    template = sensor["spec"]["triggers"][0]["template"]
+    template["conditions"] = "a && b"
+    template["conditionsReset"] = [{"byTime": {"cron": "0 * * * *", "timezone": "UTC"}}]
+    template["http"]["payload"] = [{"src": {"dependencyName": "b", "dataKey": "n"}, "dest": "n"}]
+    return sensor
+
+
+async def test_conditions_reset_forgets_pending_events_on_schedule(
+    nats_url: str, receiver: Receiver
+) -> None:
+    namespace = "runner-reset"
+    clock = ManualClock(datetime(2026, 12, 5, 10, 59, 30, tzinfo=UTC))
+    bus = JetStreamBus()
+    await bus.connect(nats_url)
+    runtime = SensorRuntime(bus, TriggerContext(), clock=clock)
+    try:
+        await runtime.apply(waiting_manifest(namespace, receiver.url))
+        runner = runtime.runners[(namespace, "reset")]
+        assert runner.logic is not None
+        adaptor = Adaptor(bus, namespace, "src", clock=clock)
+
+        async def settled(handled: int) -> dict[str, Any]:
+            async with asyncio.timeout(20):
+                while sum(runner.counts.values()) < handled:
+                    await asyncio.sleep(0.02)
+            assert runner.logic is not None
+            return runner.logic.state.pending("post")
+
+        async with asyncio.timeout(10):
+            while not clock.asked:  # the reset waits for 11:00
+                await asyncio.sleep(0.02)
+        assert clock.asked == [30.0]
+        await adaptor.dispatch("a", "test", {"n": 1})
+        assert list(await settled(1)) == ["a"]
+
+        clock.move_to(datetime(2026, 12, 5, 11, 0, 0, tzinfo=UTC))  # the reset runs
+        async with asyncio.timeout(10):
+            while runner.logic.state.pending("post") or len(clock.asked) < 2:
+                await asyncio.sleep(0.02)
+        assert clock.asked[1] == 3600.0  # and waits for 12:00
+
+        await adaptor.dispatch("b", "test", {"n": 2})  # "a" was forgotten: nothing fires
+        assert list(await settled(2)) == ["b"]
+        await adaptor.dispatch("a", "test", {"n": 3})
+        assert await settled(3) == {}
+        async with asyncio.timeout(10):
+            while not receiver.seen:
+                await asyncio.sleep(0.02)
+    finally:
+        await runtime.close()
+        await bus.close()
+    assert receiver.seen == [2]  # one firing, with the "b" that came after the reset
