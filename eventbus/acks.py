@@ -21,6 +21,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from eventbus.base import PublishAck
 from eventbus.errors import BusError, BusUnavailable
 
 __all__ = ["AckedPublisher"]
@@ -37,7 +38,7 @@ class AckedPublisher:
         self._prefix = ""
         self._sub: Subscription | None = None
         self._numbers = itertools.count()
-        self._waiting: dict[str, asyncio.Future[int]] = {}
+        self._waiting: dict[str, asyncio.Future[PublishAck]] = {}
         self._deadlines: collections.deque[tuple[float, str]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -64,23 +65,26 @@ class AckedPublisher:
         """How many publishes wait for their ack."""
         return len(self._waiting)
 
-    async def publish(self, subject: str, payload: bytes) -> int:
-        """Publish and return the stream sequence the server stored it at.
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> PublishAck:
+        """Publish and return once the server stored it (or found it a duplicate).
 
-        ``BusError`` when the server refuses it (with its reason), ``BusUnavailable`` when no
-        stream takes the subject or no ack comes within ``timeout`` seconds. nats-py's own
-        errors (a closed connection) pass through for the caller to translate.
+        As nats-py's JetStream publish: ``BusError`` when no stream takes the subject or the
+        server refuses the message (with its reason), ``BusUnavailable`` when JetStream says
+        it is unavailable or no ack comes within ``timeout`` seconds. nats-py's own errors (a
+        closed connection) pass through for the caller to translate.
         """
         if self._sub is None:
             raise BusUnavailable("the bus is not connected")
         token = str(next(self._numbers))
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
         self._waiting[token] = future
         self._deadlines.append((time.monotonic() + self.timeout, token))
         if self._timer is None:
             self._arm()
         try:
-            await self._nc.publish(subject, payload, reply=self._prefix + token)
+            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
             return await future
         finally:
             self._waiting.pop(token, None)
@@ -90,18 +94,23 @@ class AckedPublisher:
         if future is None or future.done():  # timed out or cancelled meanwhile
             return
         if msg.headers and msg.headers.get("Status") == _NO_RESPONDERS:
-            future.set_exception(BusUnavailable(f"no stream takes {msg.subject!r}"))
+            future.set_exception(BusError("nats: no response from stream"))
             return
         try:
             reply: Any = json.loads(msg.data)
-            if "error" in reply:
-                error = reply["error"]
-                future.set_exception(
-                    BusError(f"the server refused the message: {error.get('description', error)}")
-                )
+            error = reply.get("error")
+            if error is not None:
+                refused = f"the server refused the message: {error.get('description', error)}"
+                unavailable = error.get("code") == 503
+                future.set_exception(BusUnavailable(refused) if unavailable else BusError(refused))
                 return
-            future.set_result(int(reply["seq"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            ack = PublishAck(
+                stream=str(reply.get("stream", "")),
+                seq=int(reply["seq"]),
+                duplicate=bool(reply.get("duplicate", False)),
+            )
+            future.set_result(ack)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             future.set_exception(BusError(f"unreadable publish ack {msg.data[:200]!r}: {exc}"))
 
     def _arm(self) -> None:

@@ -184,7 +184,7 @@ class JetStreamKeyValue:
         if not _KEY.match(key):
             raise BusError(f"put {self.bucket}/{key}: not a valid key")
         with _wrapped(f"put {self.bucket}/{key}"):  # the lighter path: sensors put per event
-            return await self._acks.publish(f"$KV.{self.bucket}.{key}", value)
+            return (await self._acks.publish(f"$KV.{self.bucket}.{key}", value)).seq
 
     async def create(self, key: str, value: bytes) -> int:
         """Write ``key`` only if it has no value; else ``KeyConflict``."""
@@ -318,14 +318,15 @@ class JetStreamBus:
                 raise BusError(
                     f"event of {size} bytes exceeds the bus's max payload of {limit} bytes"
                 )
+        if self._acks is None:
+            raise BusUnavailable("the bus is not connected")
         try:
-            ack = await self._jetstream().publish(
-                subject, payload, timeout=self.publish_timeout, headers=all_headers
-            )
+            return await self._acks.publish(subject, payload, all_headers)
+        except BusError as exc:
+            raise type(exc)(f"publish to {subject}: {exc}") from exc
         except Exception as exc:  # the hot path: no context manager, same mapping
             with _wrapped(f"publish to {subject}"):
                 raise exc from None
-        return PublishAck(stream=ack.stream, seq=ack.seq, duplicate=bool(ack.duplicate))
 
     async def subscribe(
         self,

@@ -37,8 +37,10 @@ async def test_concurrent_publishes_get_their_own_sequence(client: Client, strea
     acks = AckedPublisher(client, timeout=5.0)
     await acks.start()
     try:
-        seqs = await asyncio.gather(*(acks.publish(f"{stream}.m{i}", b"x") for i in range(300)))
+        replies = await asyncio.gather(*(acks.publish(f"{stream}.m{i}", b"x") for i in range(300)))
+        seqs = [ack.seq for ack in replies]
         assert sorted(seqs) == list(range(1, 301))
+        assert {(ack.stream, ack.duplicate) for ack in replies} == {(stream, False)}
         stored = await client.jetstream().get_msg(stream, seqs[41])
         assert stored.subject == f"{stream}.m41"  # each sequence is its own message's
         assert acks.pending() == 0
@@ -54,16 +56,16 @@ async def test_refused_message_is_an_error_with_the_servers_reason(
     try:
         with pytest.raises(BusError, match=r"refused.*(size|maximum)"):
             await acks.publish(f"{stream}.big", b"x" * 200)
-        assert await acks.publish(f"{stream}.small", b"ok") == 1  # the next one is fine
+        assert (await acks.publish(f"{stream}.small", b"ok")).seq == 1  # the next one is fine
     finally:
         await acks.close()
 
 
-async def test_no_stream_is_unavailable(client: Client) -> None:
+async def test_no_stream_is_an_error(client: Client) -> None:
     acks = AckedPublisher(client, timeout=5.0)
     await acks.start()
     try:
-        with pytest.raises(BusUnavailable, match="no stream"):
+        with pytest.raises(BusError, match="no response from stream"):
             await acks.publish(f"nostream-{uuid.uuid4().hex}.x", b"x")
     finally:
         await acks.close()
@@ -95,6 +97,19 @@ async def test_close_fails_what_still_waits(client: Client) -> None:
         await waiting
     with pytest.raises(BusUnavailable, match="not connected"):
         await acks.publish(subject, b"x")
+
+
+async def test_a_repeated_message_id_is_reported_as_a_duplicate(
+    client: Client, stream: str
+) -> None:
+    acks = AckedPublisher(client, timeout=5.0)
+    await acks.start()
+    try:
+        first = await acks.publish(f"{stream}.a", b"x", {"Nats-Msg-Id": "same"})
+        again = await acks.publish(f"{stream}.a", b"x", {"Nats-Msg-Id": "same"})
+    finally:
+        await acks.close()
+    assert (first.duplicate, again.duplicate, again.seq) == (False, True, first.seq)
 
 
 async def test_kv_put_goes_through_it_and_checks_the_key(bus: JetStreamBus) -> None:
