@@ -41,7 +41,9 @@ from eventsource.sources.webhook import (
     _json_response,
     _read_limited,
     _Route,
+    add_routes,
     header_map,
+    remove_routes,
 )
 from sluice.core.errors import SpecError
 
@@ -220,21 +222,12 @@ class HookSource:
         for _, route in self.routes:
             route.check_secrets()
         self.announce()
-        added: list[tuple[int, HookRoute]] = []
-        try:
-            for port, route in self.routes:
-                await self.servers.add(port, route)
-                added.append((port, route))
-        except BaseException:
-            for port, route in reversed(added):
-                await self.servers.remove(port, route)
-            raise
+        await add_routes(self.servers, self.routes)
 
     async def stop(self) -> None:
         """Stop accepting; a server closes when its last route is gone."""
         self._stopped.set()
-        for port, route in reversed(self.routes):
-            await self.servers.remove(port, route)
+        await remove_routes(self.servers, self.routes)
 
     async def wait(self) -> None:
         """Return once stopped: a listening server does not fail on its own."""

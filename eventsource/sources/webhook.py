@@ -30,7 +30,7 @@ import logging
 import os
 import ssl
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -388,25 +388,41 @@ class WebhookSource:
     async def start(self) -> None:
         """Listen on every event's port; returns once each route accepts requests."""
         self._stopped.clear()
-        added: list[tuple[int, _Route]] = []
-        try:
-            for port, route in self._routes:
-                await self.servers.add(port, route)
-                added.append((port, route))
-        except BaseException:
-            for port, route in reversed(added):
-                await self.servers.remove(port, route)
-            raise
+        await add_routes(self.servers, self._routes)
 
     async def stop(self) -> None:
         """Stop accepting; a server closes when its last route is gone, after in-flight calls."""
         self._stopped.set()
-        for port, route in reversed(self._routes):
-            await self.servers.remove(port, route)
+        await remove_routes(self.servers, self._routes)
 
     async def wait(self) -> None:
         """Return once stopped: a listening server does not fail on its own."""
         await self._stopped.wait()
 
 
-__all__ = ["WebhookServers", "WebhookSource", "canonical_header", "header_map"]
+async def add_routes(servers: WebhookServerPool, routes: Sequence[tuple[int, Any]]) -> None:
+    """Serve each ``(port, route)``; if one cannot be served, those added are removed again."""
+    added: list[tuple[int, Any]] = []
+    try:
+        for port, route in routes:
+            await servers.add(port, route)
+            added.append((port, route))
+    except BaseException:
+        await remove_routes(servers, added)
+        raise
+
+
+async def remove_routes(servers: WebhookServerPool, routes: Sequence[tuple[int, Any]]) -> None:
+    """Stop serving each ``(port, route)``, last first."""
+    for port, route in reversed(routes):
+        await servers.remove(port, route)
+
+
+__all__ = [
+    "WebhookServers",
+    "WebhookSource",
+    "add_routes",
+    "canonical_header",
+    "header_map",
+    "remove_routes",
+]
