@@ -123,7 +123,9 @@ class HookRoute(_Route):
         """Verify and parse one request; raise :class:`Refused` to answer it with an error."""
         raise NotImplementedError
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def admit(self, request: web.Request) -> bytes | web.Response:
+        """The request's body, or the answer refusing it: the route's auth, its method, and
+        the size limit are checked as the webhook source checks them."""
         refused: web.Response | None = None
         if self.spec.auth_secret is not None:
             refused = self._check_auth(request)
@@ -134,12 +136,18 @@ class HookRoute(_Route):
         if request.method != self.spec.method:
             return _json_response(400, error="http method does not match")
         try:
-            raw = await _read_limited(request, self.max_payload)
-            delivery = await self.deliver(request, raw)
+            return await _read_limited(request, self.max_payload)
         except _BodyTooLarge:
             return _json_response(
                 413, error=f"request body too large (limit {self.max_payload} bytes)"
             )
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await self.admit(request)
+        if isinstance(raw, web.Response):
+            return raw
+        try:
+            delivery = await self.deliver(request, raw)
         except Refused as exc:
             log.warning("%s: request refused (%d): %s", self.where(), exc.status, exc.reason)
             return _json_response(exc.status, error=exc.reason)

@@ -62,7 +62,7 @@ from eventsource.models.http import SNSEventSource
 from eventsource.registry import SourceContext, WebhookServerPool, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
 from eventsource.sources.hooks import HookRoute, HookSource, masked_headers
-from eventsource.sources.webhook import _BodyTooLarge, _json_response, _read_limited
+from eventsource.sources.webhook import _json_response
 from sluice.core.errors import SluiceError, SpecError
 
 log = logging.getLogger(__name__)
@@ -256,21 +256,9 @@ class SNSRoute(HookRoute):
         verify_signature(message, await self._signing_cert(url))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        refused: web.Response | None = None
-        if self.spec.auth_secret is not None:
-            refused = self._check_auth(request)
-        if refused is None and self.spec.basic_auth is not None:
-            refused = self._check_basic_auth(request)
-        if refused is not None:
-            return refused
-        if request.method != self.spec.method:
-            return _json_response(400, error="http method does not match")
-        try:
-            raw = await _read_limited(request, self.max_payload)
-        except _BodyTooLarge:
-            return _json_response(
-                413, error=f"request body too large (limit {self.max_payload} bytes)"
-            )
+        raw = await self.admit(request)
+        if isinstance(raw, web.Response):
+            return raw
         try:
             message = json.loads(raw)
             if not isinstance(message, dict):
