@@ -49,9 +49,8 @@ from eventsource.sources.brokers import (
     BrokerListener,
     BrokerSource,
     Inbox,
-    message_body,
-    with_metadata,
 )
+from eventsource.sources.payloads import message_body, with_metadata
 from sluice.core.errors import SpecError
 from sluice.core.govalue import format_time
 

@@ -1,12 +1,9 @@
 """What the message-broker sources (amqp, mqtt, redis, redisStream, nats) have in common.
 
 Each of them connects to a broker, receives messages and turns each into Argo's event data. The
-parts that do not depend on the broker live here, so the five modules hold only their protocol:
+parts that do not depend on the broker live here, so the five modules hold only their protocol
+(the payload as Argo shapes it is ``eventsource.sources.payloads``, shared with SQS and Pub/Sub):
 
-* :func:`message_body`: Argo's ``body``, the payload as Go marshals a ``[]byte`` (base64), or
-  the JSON itself with ``jsonBody`` (a ``json.RawMessage``: invalid JSON is an error, as Go's
-  ``json.Marshal`` refuses it too); :func:`with_metadata` adds ``metadata`` when it is set
-  (``omitempty``);
 * :class:`TLSFiles` and :func:`tls_files`: Argo's ``tls`` block (``caCertSecret``,
   ``clientCertSecret``, ``clientKeySecret``, ``insecureSkipVerify``) as files and an
   ``ssl.SSLContext``, checked as Argo's ``GetTLSConfig`` checks it;
@@ -23,9 +20,7 @@ retry (as for every source); reconnecting to the broker uses the supervisor's re
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import json
 import logging
 import os
 import ssl
@@ -56,27 +51,6 @@ INBOX_SIZE = (
 
 class BrokerError(SluiceError):
     """The broker connection failed or ended; the service restarts with backoff."""
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")  # Go's decoder rejects NaN and Infinity
-
-
-def message_body(payload: bytes | None, json_body: bool) -> Any:
-    """Argo's ``body``: base64 text (None for no payload), or the JSON value with ``jsonBody``.
-
-    Raises ``ValueError`` when ``jsonBody`` is set and the payload is not JSON.
-    """
-    if json_body:
-        return json.loads(payload or b"", parse_constant=_no_constant)
-    return None if payload is None else base64.b64encode(payload).decode("ascii")
-
-
-def with_metadata(data: dict[str, Any], metadata: Mapping[str, str] | None) -> dict[str, Any]:
-    """``data`` with the event's ``metadata`` added, as Go's ``omitempty`` writes it."""
-    if metadata:
-        data["metadata"] = dict(metadata)
-    return data
 
 
 @dataclass(frozen=True)
@@ -284,7 +258,5 @@ __all__ = [
     "Inbox",
     "TLSFiles",
     "check_tls",
-    "message_body",
     "tls_files",
-    "with_metadata",
 ]

@@ -32,7 +32,6 @@ and a spec problem (wrong topic, no topic for a missing subscription) fails it f
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import functools
 import json
@@ -52,6 +51,7 @@ from eventsource.models import EventSource
 from eventsource.models.cloud import PubSubEventSource
 from eventsource.registry import SourceContext, register
 from eventsource.secrets import LocalSecrets
+from eventsource.sources.payloads import message_body, with_metadata
 from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
 from sluice.core.errors import PermanentError, SpecError
@@ -68,20 +68,14 @@ DELETED_TOPIC = "_deleted-topic_"
 def event_data(message: Any, spec: PubSubEventSource) -> dict[str, Any]:
     """Argo's ``PubSubEventData`` of a received message; ``ValueError`` if ``jsonBody`` is set
     and the data is not JSON."""
-    raw: bytes = message.data
-    body: Any = base64.b64encode(raw).decode()
-    if spec.json_body:
-        body = json.loads(raw)  # ValueError (JSONDecodeError, UnicodeDecodeError) if not JSON
     published: datetime = message.publish_time
     data: dict[str, Any] = {
         "id": message.message_id,
-        "body": body,
+        "body": message_body(message.data, bool(spec.json_body)),
         "attributes": dict(message.attributes) or None,  # Go writes a nil map as null
         "publishTime": format_time(published.astimezone(UTC), GO_TIME_STRING),
     }
-    if spec.metadata:
-        data["metadata"] = dict(spec.metadata)
-    return data
+    return with_metadata(data, spec.metadata)
 
 
 def subscription_id(event_name: str, spec: PubSubEventSource) -> str:

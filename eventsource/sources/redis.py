@@ -36,9 +36,8 @@ from eventsource.sources.brokers import (
     BrokerListener,
     BrokerSource,
     Inbox,
-    message_body,
-    with_metadata,
 )
+from eventsource.sources.payloads import message_body, with_metadata
 from sluice.core.errors import SpecError
 
 log = logging.getLogger(__name__)

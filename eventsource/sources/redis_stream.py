@@ -36,7 +36,8 @@ from redis.exceptions import RedisError, ResponseError
 from eventbus.errors import BusError, BusUnavailable
 from eventsource.models.brokers import RedisStreamEventSource
 from eventsource.registry import register
-from eventsource.sources.brokers import BrokerError, BrokerListener, BrokerSource, with_metadata
+from eventsource.sources.brokers import BrokerError, BrokerListener, BrokerSource
+from eventsource.sources.payloads import with_metadata
 from eventsource.sources.redis import check_host, redis_client, text
 from sluice.core.errors import SpecError
 from sluice.core.supervise import until

@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import json
 import logging
 import re
 import threading
@@ -63,6 +62,7 @@ from eventsource.models.cloud import SQSEventSource
 from eventsource.models.common import SecretKeySelector
 from eventsource.registry import SourceContext, register
 from eventsource.secrets import LocalSecrets, SecretNotFound
+from eventsource.sources.payloads import message_body, with_metadata
 from eventsource.sources.supervised import Ready, Run, ServiceSource
 from sluice.core.clock import Clock
 from sluice.core.errors import SluiceError, SpecError
@@ -87,10 +87,6 @@ class SQSError(SluiceError):
 
 class MalformedMessage(ValueError):
     """A message that cannot become an event (``jsonBody`` is set and the body is not JSON)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; Go does not
 
 
 def _b64(raw: bytes | str) -> str:
@@ -120,22 +116,16 @@ def event_data(message: Mapping[str, Any], spec: SQSEventSource) -> dict[str, An
     """Argo's ``SQSEventData`` of a received message; ``MalformedMessage`` when ``jsonBody``
     is set and the body is not JSON."""
     text: str = message.get("Body", "")
-    body: Any
-    if spec.json_body:
-        try:
-            body = json.loads(text, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise MalformedMessage(f"jsonBody is set but the body is not JSON: {exc}") from exc
-    else:
-        body = _b64(text)
+    try:
+        body = message_body(text.encode(), bool(spec.json_body))
+    except ValueError as exc:
+        raise MalformedMessage(f"jsonBody is set but the body is not JSON: {exc}") from exc
     data: dict[str, Any] = {
         "messageId": message["MessageId"],
         "messageAttributes": message_attributes(message.get("MessageAttributes")),
         "body": body,
     }
-    if spec.metadata:  # omitempty
-        data["metadata"] = dict(spec.metadata)
-    return data
+    return with_metadata(data, spec.metadata)
 
 
 def wait_seconds(spec: SQSEventSource) -> int:

@@ -31,9 +31,8 @@ from eventsource.sources.brokers import (
     BrokerError,
     Inbox,
     check_tls,
-    message_body,
-    with_metadata,
 )
+from eventsource.sources.payloads import message_body, with_metadata
 from sluice.core.errors import SpecError
 
 B64 = base64.b64encode

@@ -45,7 +45,9 @@ def test_json_body_is_the_json_itself_and_metadata_is_added() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [b"not json", b"\xff\xfe", b'{"open": '], ids=["text", "bytes", "cut"]
+    "raw",
+    [b"not json", b"\xff\xfe", b'{"open": ', b'{"x": NaN}'],
+    ids=["text", "bytes", "cut", "python-nan"],
 )
 def test_json_body_that_is_not_json_is_refused(raw: bytes) -> None:
     with pytest.raises(ValueError):
