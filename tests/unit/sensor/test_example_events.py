@@ -62,12 +62,17 @@ RENDERED: dict[str, dict[str, Any]] = {
     },
     "filter-with-multiple-filters-mixed": {"resource.spec.arguments.parameters.0.value": "mixed"},
     "filter-with-time": {"resource.spec.arguments.parameters.0.value": "in the window"},
+    "aws-lambda-trigger": {"payload": {"name": "ada"}},
     "http-trigger": {"payload": {"bucket": "input", "type": "minio"}},
     "multi-dependencies": {
         "resource.spec.arguments.parameters.0.value": "hello from the webhook",
         "resource.spec.arguments.parameters.1.value": "2026-12-05 10:00:10 +0000 UTC",
     },
     "nats-trigger": {"payload": {"fileName": "reports/2026-12-05.csv", "bucket": "input"}},
+    "slack-trigger": {
+        "resource.channel": "data-team",
+        "resource.message": "the nightly load finished",
+    },
     "parameterization-context-key": {"resource.spec.arguments.parameters.0.value": "webhook"},
     "parameterization-default-value": {
         "resource.spec.arguments.parameters.0.value": "wow! a default value."
