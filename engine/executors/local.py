@@ -193,6 +193,7 @@ class LocalExecutor:
             code = await proc.wait()
         except asyncio.CancelledError:
             _killpg(proc)
+            await _reap(proc)
             raise
         finally:
             self._procs.pop((pod.name, pod.container), None)
@@ -245,6 +246,13 @@ def _killpg(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _reap(proc: asyncio.subprocess.Process, timeout: float = 5.0) -> None:
+    """After a kill: read the pipes to their end and wait for the exit, so the process's
+    transports close now, not when the loop is gone (a ``ResourceWarning`` then)."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.wait_for(proc.communicate(), timeout)
 
 
 async def _pump(

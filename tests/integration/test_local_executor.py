@@ -75,3 +75,24 @@ async def test_kill_stops_the_process(tmp_path: Path, sandbox: bool) -> None:
     await ex.kill("p1")
     result = await asyncio.wait_for(task, 5)
     assert result.exit_code != 0
+
+
+@pytest.mark.parametrize(
+    "sandbox", [False, pytest.param(True, marks=needs_bwrap)], ids=["plain", "sandbox"]
+)
+async def test_a_cancelled_run_kills_and_closes_its_process(tmp_path: Path, sandbox: bool) -> None:
+    """Its pipes are read to the end before the cancellation goes on: nothing is left for the
+    garbage collector (a ResourceWarning, an error under this suite's filterwarnings)."""
+    ex = LocalExecutor(tmp_path / "pods", sandbox=sandbox)
+    running = asyncio.create_task(ex.run(pod(tmp_path, ["sh", "-c", "echo started; sleep 60"])))
+    log = tmp_path / "p1.log"
+    async with asyncio.timeout(10):
+        while not (log.exists() and log.read_text().startswith("started")):
+            await asyncio.sleep(0.02)
+    [proc] = ex._procs.values()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert proc.returncode == -9
+    assert proc.stdout is not None and proc.stdout.at_eof()
+    assert proc.stderr is not None and proc.stderr.at_eof()
